@@ -1,0 +1,138 @@
+/**
+ * The typed events a {@link Migrator} emits. Every event is plain data with a
+ * `type`, emitted under its own name and again as `progress`, so a host can
+ * listen to one stream or pick phases. Payloads hold no secrets and no class
+ * instances: they can be logged as JSON as they are.
+ *
+ * ### Examples
+ * ```ts
+ * migrator.on('table:copied', (e) => bar.update(e.bytesDone / e.bytesTotal));
+ * migrator.on('progress', (e) => log.info(e));
+ * ```
+ *
+ * @module
+ */
+import type { CheckResult, DatabasePlan } from './preflight/report.js';
+import type { DatabaseMethod, DatabaseState } from './status.js';
+
+/** A preflight check ran. */
+export interface CheckEvent {
+  readonly type: 'check';
+  readonly check: CheckResult;
+}
+
+/** The method of every database was decided. */
+export interface PlanEvent {
+  readonly type: 'plan';
+  readonly databases: readonly DatabasePlan[];
+}
+
+/** A database's migration started. `fallbackReasons` says why it is not replicated, when it is not. */
+export interface DatabaseStartEvent {
+  readonly type: 'database:start';
+  readonly dbname: string;
+  readonly method: DatabaseMethod;
+  readonly fallbackReasons: readonly string[];
+  /** True when an earlier run's progress is picked up rather than started over. */
+  readonly resumed: boolean;
+}
+
+/** A schema step finished: `roles` once per run, the rest per database. */
+export interface SchemaEvent {
+  readonly type: 'schema';
+  readonly step: 'roles' | 'database' | 'pre-data' | 'post-data';
+  readonly dbname: string | null;
+  /** What was applied, e.g. "12 roles created, 1 already present". */
+  readonly detail: string;
+}
+
+/** The one-time copy of a database's data begins. */
+export interface CopyStartEvent {
+  readonly type: 'copy:start';
+  readonly dbname: string;
+  readonly tables: number;
+  /** Sum of the tables' on-disk sizes: an estimate of the bytes to stream. */
+  readonly estimatedBytes: number;
+}
+
+/** A table's rows were copied. */
+export interface TableCopiedEvent {
+  readonly type: 'table:copied';
+  readonly dbname: string;
+  readonly schema: string;
+  readonly table: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly tablesDone: number;
+  readonly tablesTotal: number;
+  readonly bytesDone: number;
+  readonly estimatedBytes: number;
+}
+
+/** Sequences or large objects were copied. */
+export interface ObjectsCopiedEvent {
+  readonly type: 'objects:copied';
+  readonly dbname: string;
+  readonly kind: 'sequences' | 'large-objects';
+  readonly count: number;
+}
+
+/** A replicated database moved on. */
+export interface ReplicationStateEvent {
+  readonly type: 'replication:state';
+  readonly dbname: string;
+  readonly state: 'publishing' | 'subscribed' | 'copying' | 'verifying' | 'syncing' | 'stopped';
+  readonly tablesReady: number;
+  readonly tablesTotal: number;
+}
+
+/** A database reached `done`, `syncing` or `failed`. */
+export interface DatabaseDoneEvent {
+  readonly type: 'database:done';
+  readonly dbname: string;
+  readonly method: DatabaseMethod;
+  readonly status: DatabaseState;
+  readonly error: string | null;
+  readonly durationMs: number;
+}
+
+/** Something worth a look that does not stop the migration. */
+export interface WarningEvent {
+  readonly type: 'warning';
+  readonly dbname: string | null;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/** Any event. */
+export type MigrationEvent =
+  | CheckEvent
+  | PlanEvent
+  | DatabaseStartEvent
+  | SchemaEvent
+  | CopyStartEvent
+  | TableCopiedEvent
+  | ObjectsCopiedEvent
+  | ReplicationStateEvent
+  | DatabaseDoneEvent
+  | WarningEvent;
+
+type Listener<T> = (event: T) => void;
+
+/** Event names to listener signatures, for `migrator.on(...)`. */
+export interface MigratorEvents {
+  progress: Listener<MigrationEvent>;
+  check: Listener<CheckEvent>;
+  plan: Listener<PlanEvent>;
+  'database:start': Listener<DatabaseStartEvent>;
+  schema: Listener<SchemaEvent>;
+  'copy:start': Listener<CopyStartEvent>;
+  'table:copied': Listener<TableCopiedEvent>;
+  'objects:copied': Listener<ObjectsCopiedEvent>;
+  'replication:state': Listener<ReplicationStateEvent>;
+  'database:done': Listener<DatabaseDoneEvent>;
+  warning: Listener<WarningEvent>;
+}
+
+/** Where the library's parts send events; the Migrator fans them out. */
+export type Emit = (event: MigrationEvent) => void;

@@ -1,0 +1,28 @@
+/**
+ * datalakehouse-db-migrate: migrate whole PostgreSQL clusters into
+ * datalakehouse for PostgreSQL — preflight, roles and schema first, then
+ * logical replication or dump and restore per database.
+ *
+ * ### Examples
+ * ```ts
+ * import { Migrator, toServiceResponse } from 'datalakehouse-db-migrate';
+ *
+ * const migrator = new Migrator({ source: process.env.SOURCE_URI!, target: process.env.TARGET_URI! });
+ * migrator.on('progress', (event) => console.log(JSON.stringify(event)));
+ * const status = await migrator.migrate();
+ * if (status.isOk()) console.log(JSON.stringify(toServiceResponse(status.value)));
+ * await migrator.close();
+ * ```
+ *
+ * @module
+ */
+export { Migrator, type StopOptions } from './migrator.js';
+export { toServiceResponse, summarize } from './status.js';
+export type { DatabaseMethod, DatabaseState, DatabaseStatus, MigrationStatus, ServiceResponse } from './status.js';
+export { describeError, isMigrationError } from './errors.js';
+export type { ErrorCause, MigrationError, MigrationErrorKind } from './errors.js';
+export type * from './events.js';
+export type { CheckResult, CheckStatus, DatabasePlan, PreflightReport, ServerSummary } from './preflight/report.js';
+export type { ConnectionFields, ConnectionInput, MethodOption, MigratorOptions, SslMode } from './options.js';
+export type { MigrationStrategy, DatabaseJob, MigrationStart, ReachedState } from './strategies/strategy.js';
+export { replicationName } from './strategies/replication/names.js';

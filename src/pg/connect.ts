@@ -1,0 +1,225 @@
+/**
+ * Opens postgres.js pools the one way the library allows: TLS exactly as the
+ * caller's `sslmode` says, notices swallowed (postgres.js prints them to the
+ * console by default), and every failure turned into a {@link MigrationError}
+ * that names the side and never the password.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import postgres, { type Sql } from 'postgres';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { migrationError, type ErrorCause, type MigrationError, type MigrationErrorKind } from '../errors.js';
+import { describeConnection, type ConnectionConfig } from '../options.js';
+import type { Redactor } from '../redact.js';
+
+/** Which cluster a connection or a failure belongs to. */
+export type Side = 'source' | 'target';
+
+/** One open pool and what it is for, so errors can say where they happened. */
+export interface Connection {
+  readonly sql: Sql;
+  readonly side: Side;
+  readonly database: string;
+}
+
+export interface OpenOptions {
+  /** Pool size; most work holds one connection at a time. */
+  readonly max?: number;
+  readonly applicationName?: string;
+}
+
+/**
+ * postgres.js's `ssl` option for a libpq `sslmode`. `verify-ca` checks the
+ * chain but not the host name, which Node only offers by replacing the
+ * identity check; `verify-full` checks both, as libpq does.
+ */
+export function tlsOptions(config: ConnectionConfig): false | 'prefer' | 'require' | 'allow' | ConnectionOptions {
+  const files: ConnectionOptions = {};
+  if (config.sslrootcert) files.ca = readFileSync(config.sslrootcert);
+  if (config.sslcert) files.cert = readFileSync(config.sslcert);
+  if (config.sslkey) files.key = readFileSync(config.sslkey);
+  switch (config.sslmode) {
+    case 'disable':
+      return false;
+    case 'allow':
+    case 'prefer':
+      return config.sslcert ? { ...files, rejectUnauthorized: false } : config.sslmode;
+    case 'require':
+      return config.sslcert ? { ...files, rejectUnauthorized: false } : 'require';
+    case 'verify-ca':
+      return { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { ...files, rejectUnauthorized: true, servername: config.host };
+  }
+}
+
+/**
+ * Opens a pool to `database` on one side and proves it works with a round
+ * trip, so a wrong password or a missing database surfaces here, classified.
+ */
+export function openConnection(
+  config: ConnectionConfig,
+  side: Side,
+  database: string,
+  redactor: Redactor,
+  options: OpenOptions = {},
+): ResultAsync<Connection, MigrationError> {
+  let sql: Sql;
+  try {
+    sql = postgres({
+      host: config.host,
+      port: config.port,
+      database,
+      username: config.username,
+      ...(config.password !== undefined ? { password: config.password } : {}),
+      ssl: tlsOptions(config),
+      max: options.max ?? 4,
+      idle_timeout: 30,
+      connect_timeout: 15,
+      onnotice: () => undefined,
+      prepare: false,
+      connection: { application_name: options.applicationName ?? 'datalakehouse-db-migrate' },
+    });
+  } catch (error) {
+    return errAsync(
+      migrationError('options', `Cannot set up the ${side} connection: ${redactor.scrub(messageOf(error))}`, {
+        side,
+        hint: 'Check the certificate files named by sslrootcert, sslcert and sslkey.',
+      }),
+    );
+  }
+  return ResultAsync.fromPromise(sql`select 1`, (error) =>
+    classifyConnectionError(error, { config, side, database, redactor }),
+  )
+    .andThen(() => okAsync({ sql, side, database }))
+    .orElse((error) => ResultAsync.fromSafePromise(sql.end({ timeout: 1 })).andThen(() => errAsync(error)));
+}
+
+/** Closes a pool, waiting briefly for running queries. Never fails. */
+export function closeConnection(connection: Connection | Sql): Promise<void> {
+  const sql = 'sql' in connection ? connection.sql : connection;
+  return sql.end({ timeout: 5 }).catch(() => undefined);
+}
+
+interface ErrorContext {
+  readonly config: ConnectionConfig;
+  readonly side: Side;
+  readonly database: string;
+  readonly redactor: Redactor;
+}
+
+/** Sorts a failed connection attempt into unreachable / auth / TLS / missing database. */
+export function classifyConnectionError(error: unknown, context: ErrorContext): MigrationError {
+  const { config, side, database, redactor } = context;
+  const where = describeConnection(config, database);
+  const cause = toCause(error, redactor);
+  const code = cause.code ?? '';
+  const text = cause.message.toLowerCase();
+  const build = (kind: MigrationErrorKind, message: string, hint: string): MigrationError =>
+    migrationError(kind, message, { side, database, hint, cause });
+
+  if (code === '28P01' || text.includes('password authentication failed') || text.includes('sasl')) {
+    return build(
+      'auth',
+      `Authentication failed for the ${side} (${where})`,
+      `Check the ${side} username and password.`,
+    );
+  }
+  if (code === '28000' && text.includes('no encryption')) {
+    return build(
+      'tls',
+      `The ${side} server requires TLS (${where})`,
+      `Connect with sslmode=require (or verify-ca / verify-full with sslrootcert).`,
+    );
+  }
+  if (code === '28000') {
+    return build('auth', `The ${side} server rejected ${where}: ${cause.message}`, `Allow this client in the ${side}'s pg_hba.conf, or use another user.`);
+  }
+  if (code === '3D000') {
+    return build(
+      'database-missing',
+      `Database "${database}" does not exist on the ${side} (${config.host}:${config.port})`,
+      `Create it, or point the ${side} connection at an existing database.`,
+    );
+  }
+  if (
+    /ssl|tls|certificate|self.signed|unable to verify|hostname\/ip does not match|altnames/i.test(cause.message) ||
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+  ) {
+    return build(
+      'tls',
+      `TLS with the ${side} failed (${where}, sslmode=${config.sslmode}): ${cause.message}`,
+      config.sslmode === 'verify-ca' || config.sslmode === 'verify-full'
+        ? `Check that sslrootcert holds the CA that signed the ${side}'s certificate${config.sslmode === 'verify-full' ? ' and that the host name matches it' : ''}.`
+        : `The ${side} does not offer TLS: use sslmode=prefer or disable, or enable ssl on the server.`,
+    );
+  }
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'ECONNRESET'].includes(code)) {
+    return build(
+      'connection',
+      `Cannot reach the ${side} at ${config.host}:${config.port} (${code})`,
+      `Check the ${side} host and port, and that the server accepts TCP connections from here.`,
+    );
+  }
+  return build('connection', `Cannot connect to the ${side} (${where}): ${cause.message}`, `Check the ${side} connection settings.`);
+}
+
+/**
+ * A plain, redacted copy of a driver or tool error. postgres.js keeps the
+ * statement text on hidden properties, and a statement may carry a connection
+ * string: only the listed fields cross over.
+ */
+export function toCause(error: unknown, redactor: Redactor): ErrorCause {
+  const source = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  const text = (key: string): string | undefined =>
+    typeof source[key] === 'string' && source[key] !== '' ? redactor.scrub(source[key] as string) : undefined;
+  const cause: { -readonly [K in keyof ErrorCause]: ErrorCause[K] } = {
+    message: redactor.scrub(messageOf(error)),
+  };
+  const name = text('name');
+  const code = text('code');
+  const detail = text('detail');
+  const hint = text('hint');
+  if (name !== undefined) cause.name = name;
+  if (code !== undefined) cause.code = code;
+  if (detail !== undefined) cause.detail = detail;
+  if (hint !== undefined) cause.hint = hint;
+  return cause;
+}
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
+  return String(error);
+}
+
+/**
+ * Wraps a query on an open connection: a failure becomes a `kind` error for
+ * that side and database, with the server's words (redacted) in its message.
+ */
+export function query<T>(
+  connection: Connection,
+  redactor: Redactor,
+  kind: MigrationErrorKind,
+  what: string,
+  run: (sql: Sql) => Promise<T>,
+): ResultAsync<T, MigrationError> {
+  return ResultAsync.fromPromise(run(connection.sql), (error) => {
+    const cause = toCause(error, redactor);
+    return migrationError(kind, `${what} failed on the ${connection.side} database "${connection.database}": ${cause.message}`, {
+      side: connection.side,
+      database: connection.database,
+      cause,
+      ...(cause.hint !== undefined ? { hint: cause.hint } : {}),
+    });
+  });
+}

@@ -1,0 +1,62 @@
+import type { Sql } from 'postgres';
+
+/** A subscription in the connected database. */
+export interface SubscriptionInfo {
+  readonly oid: number;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly slotName: string | null;
+}
+
+export async function findSubscription(sql: Sql, name: string): Promise<SubscriptionInfo | undefined> {
+  const [row] = await sql<{ oid: number; name: string; enabled: boolean; slot: string | null }[]>`
+    select oid::bigint::float8 as oid, subname as name, subenabled as enabled, subslotname as slot
+    from pg_subscription
+    where subname = ${name} and subdbid = (select oid from pg_database where datname = current_database())`;
+  return row ? { oid: Number(row.oid), name: row.name, enabled: row.enabled, slotName: row.slot } : undefined;
+}
+
+/** Per-table sync states: `i` init, `d` copying, `f` finished copy, `s` synchronised, `r` ready. */
+export async function subscriptionTableStates(sql: Sql, subscriptionOid: number): Promise<{ table: string; state: string }[]> {
+  const rows = await sql<{ table: string; state: string }[]>`
+    select srrelid::regclass::text as table, srsubstate::text as state
+    from pg_subscription_rel where srsubid = ${subscriptionOid}`;
+  return [...rows];
+}
+
+/** Apply and sync errors the subscription's workers have hit (PostgreSQL 15 and later). */
+export async function subscriptionErrorCount(sql: Sql, subscriptionOid: number): Promise<number> {
+  const [row] = await sql<{ present: boolean }[]>`select to_regclass('pg_catalog.pg_stat_subscription_stats') is not null as present`;
+  if (!row?.present) return 0;
+  const [stats] = await sql<{ errors: number }[]>`
+    select (apply_error_count + sync_error_count)::int as errors
+    from pg_stat_subscription_stats where subid = ${subscriptionOid}`;
+  return stats?.errors ?? 0;
+}
+
+export async function publicationExists(sql: Sql, name: string): Promise<boolean> {
+  return (await sql`select 1 from pg_publication where pubname = ${name}`).length > 0;
+}
+
+/** The tables a publication carries, as `schema.table` pairs. */
+export async function publishedTables(sql: Sql, publication: string): Promise<{ schema: string; name: string }[]> {
+  const rows = await sql<{ schema: string; name: string }[]>`
+    select schemaname as schema, tablename as name from pg_publication_tables where pubname = ${publication}
+    order by 1, 2`;
+  return [...rows];
+}
+
+export interface SlotInfo {
+  readonly name: string;
+  readonly active: boolean;
+  readonly activePid: number | null;
+}
+
+/** Slots of this database whose name is `name` or starts with `prefix`. */
+export async function findSlots(sql: Sql, names: readonly string[], prefix: string | null): Promise<SlotInfo[]> {
+  const rows = await sql<{ name: string; active: boolean; pid: number | null }[]>`
+    select slot_name::text as name, active, active_pid as pid from pg_replication_slots
+    where slot_name = any(${sql.array([...names])}::text[])
+       or (${prefix}::text is not null and starts_with(slot_name, ${prefix}::text))`;
+  return rows.map((r) => ({ name: r.name, active: r.active, activePid: r.pid }));
+}

@@ -1,0 +1,32 @@
+import type { Sql } from 'postgres';
+
+/** The cluster-wide settings that decide what a migration can do. */
+export interface ServerSettings {
+  readonly versionNum: number;
+  readonly major: number;
+  readonly version: string;
+  readonly walLevel: string;
+  readonly maxReplicationSlots: number;
+  readonly maxWalSenders: number;
+  readonly maxLogicalReplicationWorkers: number;
+  readonly maxWorkerProcesses: number;
+}
+
+export async function serverSettings(sql: Sql): Promise<ServerSettings> {
+  const rows = await sql<{ name: string; setting: string }[]>`
+    select name, setting from pg_settings
+    where name in ('server_version_num', 'server_version', 'wal_level', 'max_replication_slots',
+                   'max_wal_senders', 'max_logical_replication_workers', 'max_worker_processes')`;
+  const get = (name: string): string => rows.find((r) => r.name === name)?.setting ?? '';
+  const versionNum = Number(get('server_version_num'));
+  return {
+    versionNum,
+    major: Math.floor(versionNum / 10000),
+    version: get('server_version'),
+    walLevel: get('wal_level'),
+    maxReplicationSlots: Number(get('max_replication_slots')),
+    maxWalSenders: Number(get('max_wal_senders')),
+    maxLogicalReplicationWorkers: Number(get('max_logical_replication_workers')),
+    maxWorkerProcesses: Number(get('max_worker_processes')),
+  };
+}

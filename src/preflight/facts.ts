@@ -1,0 +1,67 @@
+/**
+ * What preflight learns from both clusters before judging anything. Checks
+ * are pure functions of these facts, so each reads as the rule it enforces.
+ *
+ * @module
+ */
+import type { MigrationError } from '../errors.js';
+import type { MethodOption } from '../options.js';
+import type { DatabaseInfo } from '../pg/queries/databases.js';
+import type { ReplicationUsage } from '../pg/queries/replication-usage.js';
+import type { RoleRights } from '../pg/queries/role-rights.js';
+import type { ServerSettings } from '../pg/queries/server-settings.js';
+import type { PgTools } from '../pg/tools.js';
+import type { DatabaseRecord } from '../state/state-store.js';
+
+export interface ClusterFacts {
+  readonly settings: ServerSettings;
+  readonly rights: RoleRights;
+  readonly usage: ReplicationUsage;
+}
+
+export interface TargetFacts extends ClusterFacts {
+  readonly availableExtensions: readonly string[];
+}
+
+export interface DatabaseFacts {
+  readonly info: DatabaseInfo;
+  readonly extensions: readonly string[];
+  readonly tablesWithoutIdentity: readonly string[];
+  readonly unloggedTables: readonly string[];
+  readonly largeObjects: number;
+  readonly target: {
+    readonly exists: boolean;
+    readonly hasUserTables: boolean;
+  };
+  /** What an earlier run recorded for this database, if anything. */
+  readonly previous: DatabaseRecord | undefined;
+  /** An earlier run's subscription still exists on the destination. */
+  readonly subscriptionExists: boolean;
+}
+
+export interface PreflightFacts {
+  readonly method: MethodOption;
+  readonly source: ClusterFacts;
+  readonly target: TargetFacts;
+  readonly tools: PgTools | MigrationError;
+  readonly databases: readonly DatabaseFacts[];
+  /** Databases named in `databases` that the source does not have. */
+  readonly unknownDatabases: readonly string[];
+}
+
+/**
+ * A rule's verdict before the method is known to matter: `ok`, or a problem
+ * that blocks `replication` (auto falls back), the whole `migration`, or
+ * nothing (a warning).
+ */
+export interface Finding {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly message: string;
+  readonly hint?: string;
+  readonly side?: 'source' | 'target';
+  readonly database?: string;
+  readonly blocks?: 'replication' | 'migration';
+}
+
+export type Check = (facts: PreflightFacts) => Finding[];

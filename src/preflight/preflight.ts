@@ -1,0 +1,226 @@
+/**
+ * Preflight: gathers the facts of both clusters, runs every check over them,
+ * and decides per database which method can work and why.
+ *
+ * @module
+ */
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { forEachLimited } from '../copy/concurrency.js';
+import type { MigrationError } from '../errors.js';
+import type { NormalizedOptions } from '../options.js';
+import { closeConnection, openConnection, query, type Connection } from '../pg/connect.js';
+import { listDatabases, type DatabaseInfo } from '../pg/queries/databases.js';
+import { availableExtensions, installedExtensions } from '../pg/queries/extensions.js';
+import { countLargeObjects } from '../pg/queries/large-objects.js';
+import { findSubscription } from '../pg/queries/replication.js';
+import { replicationUsage } from '../pg/queries/replication-usage.js';
+import { roleRights } from '../pg/queries/role-rights.js';
+import { serverSettings } from '../pg/queries/server-settings.js';
+import { hasUserTables, listTables } from '../pg/queries/tables.js';
+import type { PgTools } from '../pg/tools.js';
+import type { Redactor } from '../redact.js';
+import { STATE_SCHEMA, type DatabaseRecord } from '../state/state-store.js';
+import type { DatabaseMethod } from '../status.js';
+import { OBJECT_PREFIX, replicationName } from '../strategies/replication/names.js';
+import { extensions } from './checks/extensions.js';
+import { pgDump } from './checks/pg-dump.js';
+import { privileges } from './checks/privileges.js';
+import { replicaIdentity, unreplicatedData } from './checks/replica-identity.js';
+import { replicationCapacity } from './checks/replication-capacity.js';
+import { serverVersions } from './checks/server-versions.js';
+import { targetDatabases } from './checks/target-databases.js';
+import { walLevel } from './checks/wal-level.js';
+import type { Check, ClusterFacts, DatabaseFacts, Finding, PreflightFacts } from './facts.js';
+import type { CheckResult, DatabasePlan, PreflightReport } from './report.js';
+
+/** Every check, in the order the report lists them. */
+export const CHECKS: readonly Check[] = [
+  serverVersions,
+  pgDump,
+  walLevel,
+  privileges,
+  replicationCapacity,
+  targetDatabases,
+  extensions,
+  replicaIdentity,
+  unreplicatedData,
+];
+
+export interface PreflightInput {
+  readonly options: NormalizedOptions;
+  readonly redactor: Redactor;
+  readonly source: Connection;
+  readonly target: Connection;
+  readonly tools: PgTools | MigrationError;
+  readonly previous: readonly DatabaseRecord[];
+}
+
+/** Reads everything the checks need from both clusters. */
+export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, MigrationError> {
+  const { options, redactor, source, target } = input;
+  const cluster = (connection: Connection): ResultAsync<ClusterFacts, MigrationError> =>
+    query(connection, redactor, 'preflight', 'Reading server settings', async (sql) => ({
+      settings: await serverSettings(sql),
+      rights: await roleRights(sql),
+      usage: await replicationUsage(sql, OBJECT_PREFIX),
+    }));
+  return cluster(source)
+    .andThen((sourceFacts) =>
+      cluster(target).andThen((targetFacts) =>
+        query(target, redactor, 'preflight', 'Listing extensions', availableExtensions).map((available) => ({
+          sourceFacts,
+          targetFacts: { ...targetFacts, availableExtensions: available },
+        })),
+      ),
+    )
+    .andThen(({ sourceFacts, targetFacts }) =>
+      query(source, redactor, 'preflight', 'Listing databases', listDatabases).andThen((all) => {
+        const { selected, unknown } = selectDatabases(all, options);
+        return databaseFacts(input, selected).map(
+          (databases): PreflightFacts => ({
+            method: options.method,
+            source: sourceFacts,
+            target: targetFacts,
+            tools: input.tools,
+            databases,
+            unknownDatabases: unknown,
+          }),
+        );
+      }),
+    );
+}
+
+function selectDatabases(all: readonly DatabaseInfo[], options: NormalizedOptions): { selected: DatabaseInfo[]; unknown: string[] } {
+  const ignored = new Set(options.ignoreDatabases);
+  const wanted = options.databases ? new Set(options.databases) : undefined;
+  const selected = all.filter((db) => !ignored.has(db.name) && (!wanted || wanted.has(db.name)));
+  const unknown = options.databases ? options.databases.filter((name) => !all.some((db) => db.name === name)) : [];
+  return { selected, unknown };
+}
+
+function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]): ResultAsync<DatabaseFacts[], MigrationError> {
+  const { options, redactor } = input;
+  const results: DatabaseFacts[] = new Array<DatabaseFacts>(databases.length);
+  let failure: MigrationError | undefined;
+  const work = forEachLimited(databases, 4, async (info, index) => {
+    const sourceFacts = await openConnection(options.source, 'source', info.name, redactor, { max: 1 }).andThen((db) =>
+      query(db, redactor, 'preflight', 'Inspecting the database', async (sql) => {
+        const tables = await listTables(sql);
+        return {
+          extensions: await installedExtensions(sql),
+          tablesWithoutIdentity: tables.filter((t) => !t.replicaIdentity).map((t) => `${t.schema}.${t.name}`),
+          unloggedTables: tables.filter((t) => t.unlogged).map((t) => `${t.schema}.${t.name}`),
+          largeObjects: await countLargeObjects(sql),
+        };
+      }).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),
+    );
+    if (sourceFacts.isErr()) {
+      failure ??= sourceFacts.error;
+      return;
+    }
+    const targetFacts = await inspectTarget(input, info.name);
+    if (targetFacts.isErr()) {
+      failure ??= targetFacts.error;
+      return;
+    }
+    results[index] = {
+      info,
+      ...sourceFacts.value,
+      target: targetFacts.value.target,
+      subscriptionExists: targetFacts.value.subscriptionExists,
+      previous: input.previous.find((p) => p.dbname === info.name),
+    };
+  });
+  return ResultAsync.fromSafePromise(work).andThen(() =>
+    failure ? errAsync(failure) : okAsync(results),
+  );
+}
+
+function inspectTarget(
+  input: PreflightInput,
+  dbname: string,
+): ResultAsync<{ target: DatabaseFacts['target']; subscriptionExists: boolean }, MigrationError> {
+  const { options, redactor, target } = input;
+  return query(target, redactor, 'preflight', 'Looking for the database', async (sql) =>
+    (await sql`select 1 from pg_database where datname = ${dbname}`).length > 0,
+  ).andThen((exists) => {
+    if (!exists) return okAsync({ target: { exists, hasUserTables: false }, subscriptionExists: false });
+    return openConnection(options.target, 'target', dbname, redactor, { max: 1 }).andThen((db) =>
+      query(db, redactor, 'preflight', 'Inspecting the destination database', async (sql) => ({
+        target: { exists, hasUserTables: await hasUserTables(sql, STATE_SCHEMA) },
+        subscriptionExists: (await findSubscription(sql, replicationName(dbname))) !== undefined,
+      })).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),
+    );
+  });
+}
+
+/** Runs every check and plans each database. */
+export function judge(facts: PreflightFacts): PreflightReport {
+  const findings = CHECKS.flatMap((check) => check(facts));
+  const checks = findings.map((finding) => toCheckResult(finding, facts));
+  const databases = facts.databases.map((db) => planDatabase(db, findings, facts));
+  const tools = facts.tools;
+  return {
+    ok: checks.every((c) => c.status !== 'fail'),
+    source: summary(facts.source),
+    target: summary(facts.target),
+    pgDump: 'binDir' in tools ? { binDir: tools.binDir, version: tools.version } : null,
+    checks,
+    databases,
+  };
+}
+
+function summary(cluster: ClusterFacts): PreflightReport['source'] {
+  return {
+    version: cluster.settings.version,
+    major: cluster.settings.major,
+    walLevel: cluster.settings.walLevel,
+    username: cluster.rights.username,
+    superuser: cluster.rights.superuser,
+  };
+}
+
+function toCheckResult(finding: Finding, facts: PreflightFacts): CheckResult {
+  const status = finding.ok
+    ? 'pass'
+    : finding.blocks === 'migration'
+      ? 'fail'
+      : finding.blocks === 'replication'
+        ? facts.method === 'replication'
+          ? 'fail'
+          : facts.method === 'auto'
+            ? 'warn'
+            : 'pass'
+        : 'warn';
+  const message = !finding.ok && finding.blocks === 'replication' && facts.method === 'dump' ? `Not needed for method dump: ${finding.message}` : finding.message;
+  return {
+    id: finding.id,
+    status,
+    message,
+    ...(finding.hint !== undefined && status !== 'pass' ? { hint: finding.hint } : {}),
+    ...(finding.side !== undefined ? { side: finding.side } : {}),
+    ...(finding.database !== undefined ? { database: finding.database } : {}),
+    ...(finding.blocks !== undefined && !finding.ok ? { blocks: finding.blocks } : {}),
+  };
+}
+
+function planDatabase(db: DatabaseFacts, findings: readonly Finding[], facts: PreflightFacts): DatabasePlan {
+  const applies = (f: Finding): boolean => !f.ok && (f.database === undefined || f.database === db.info.name);
+  const replicationBlockers = findings.filter((f) => applies(f) && f.blocks === 'replication').map((f) => f.message);
+  const blockers = findings.filter((f) => applies(f) && f.blocks === 'migration').map((f) => f.message);
+  // A database an earlier run finished or is replicating keeps its method.
+  const settled = db.previous && (db.previous.status === 'done' || db.subscriptionExists) ? db.previous.method : undefined;
+  let method: DatabaseMethod;
+  if (settled) method = settled;
+  else if (facts.method === 'dump') method = 'pg_dump';
+  else if (facts.method === 'replication') {
+    method = 'replication';
+    blockers.push(...replicationBlockers);
+  } else method = replicationBlockers.length > 0 ? 'pg_dump' : 'replication';
+  return {
+    dbname: db.info.name,
+    method: blockers.length > 0 ? null : method,
+    replicationBlockers: method === 'replication' ? [] : replicationBlockers,
+    blockers,
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * What a preflight finds: every check with its verdict and fix, and per
+ * database the method chosen and why.
+ *
+ * @module
+ */
+import type { Side } from '../pg/connect.js';
+import type { DatabaseMethod } from '../status.js';
+
+/** `pass`, `warn` (works, with a caveat or a fallback), or `fail` (blocks what `blocks` says). */
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+/** One check's verdict. */
+export interface CheckResult {
+  /** Stable identifier, e.g. `wal-level` or `replica-identity`. */
+  readonly id: string;
+  readonly status: CheckStatus;
+  readonly message: string;
+  /** What to do about a warn or fail. */
+  readonly hint?: string;
+  readonly side?: Side;
+  /** Set when the check concerns one database. */
+  readonly database?: string;
+  /**
+   * What an unmet condition blocks: `replication` (that method only, so `auto`
+   * falls back to dump) or `migration` (every method).
+   */
+  readonly blocks?: 'replication' | 'migration';
+}
+
+/** The plan for one database. */
+export interface DatabasePlan {
+  readonly dbname: string;
+  /** The method it will use; `null` when nothing can migrate it. */
+  readonly method: DatabaseMethod | null;
+  /** Why replication cannot be used (the fallback's reasons); empty when it can. */
+  readonly replicationBlockers: readonly string[];
+  /** Why the database cannot be migrated at all under the chosen `method` option. */
+  readonly blockers: readonly string[];
+}
+
+/** A server as preflight saw it. */
+export interface ServerSummary {
+  readonly version: string;
+  readonly major: number;
+  readonly walLevel: string;
+  readonly username: string;
+  readonly superuser: boolean;
+}
+
+/** The preflight's whole answer. */
+export interface PreflightReport {
+  /** False when any check failed: something will not migrate. */
+  readonly ok: boolean;
+  readonly source: ServerSummary;
+  readonly target: ServerSummary;
+  readonly pgDump: { readonly binDir: string; readonly version: string } | null;
+  readonly checks: readonly CheckResult[];
+  readonly databases: readonly DatabasePlan[];
+}

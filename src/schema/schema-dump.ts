@@ -1,0 +1,66 @@
+/**
+ * The schema of one database as pg_dump sees it, in a private temporary
+ * directory, restored in sections: `pre-data` (types, tables, functions)
+ * before the data and `post-data` (indexes, constraints, triggers) after.
+ * Publications and subscriptions are never copied: the migration makes its
+ * own, and a copied subscription would start replicating from somewhere else.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { migrationError, type MigrationError } from '../errors.js';
+import { conninfoValue } from '../pg/identifiers.js';
+import { runTool, type PgTools, type ToolTarget } from '../pg/tools.js';
+import type { Redactor } from '../redact.js';
+import { messageOf } from '../pg/connect.js';
+
+export interface SchemaDump {
+  readonly file: string;
+  /** Removes the dump; safe to call more than once. */
+  dispose(): Promise<void>;
+}
+
+/** `dbname='…'`: a database name passed as a connection string, so no name is ever read as one. */
+export function dbnameArg(database: string): string {
+  return `dbname=${conninfoValue(database)}`;
+}
+
+export function dumpSchema(tools: PgTools, source: ToolTarget, redactor: Redactor): ResultAsync<SchemaDump, MigrationError> {
+  return ResultAsync.fromPromise(mkdtemp(join(tmpdir(), 'dlh-migrate-schema-')), (error) =>
+    migrationError('tool', `Cannot create a temporary directory for the schema dump: ${messageOf(error)}`),
+  ).andThen((dir) => {
+    const dump: SchemaDump = {
+      file: join(dir, 'schema.dump'),
+      dispose: () => rm(dir, { recursive: true, force: true }),
+    };
+    const args = ['--schema-only', '--format=custom', '--no-publications', '--no-subscriptions', `--file=${dump.file}`, `--dbname=${dbnameArg(source.database)}`];
+    return runTool(tools, 'pg_dump', args, source, redactor)
+      .map(() => dump)
+      .orElse((error) => ResultAsync.fromSafePromise(dump.dispose()).andThen(() => errAsync(error)));
+  });
+}
+
+export interface RestoreOptions {
+  readonly section: 'pre-data' | 'post-data';
+  /** Leave ownership and privileges to the destination user: some owning roles are missing there. */
+  readonly noOwner: boolean;
+  readonly jobs: number;
+}
+
+/** Restores one section; any failing statement fails the restore (`--exit-on-error`). */
+export function restoreSection(
+  tools: PgTools,
+  dump: SchemaDump,
+  target: ToolTarget,
+  options: RestoreOptions,
+  redactor: Redactor,
+): ResultAsync<void, MigrationError> {
+  const args = [`--section=${options.section}`, '--exit-on-error', `--dbname=${dbnameArg(target.database)}`];
+  if (options.noOwner) args.push('--no-owner', '--no-privileges');
+  // Parallel restore runs each item in its own transaction; pre-data is a dependency chain anyway.
+  if (options.section === 'post-data' && options.jobs > 1) args.push(`--jobs=${options.jobs}`);
+  else args.push('--single-transaction');
+  args.push(dump.file);
+  return runTool(tools, 'pg_restore', args, target, redactor).andThen(() => okAsync(undefined));
+}

@@ -1,0 +1,86 @@
+/**
+ * The migration's status, per database and overall, and its rendering in the
+ * managed service's JSON shape.
+ *
+ * @module
+ */
+
+/** How a database's data moved: the service's names. */
+export type DatabaseMethod = 'replication' | 'pg_dump';
+
+/**
+ * `running` while schema or data move; `done` once a dump is copied (or a
+ * replication was stopped after it synced); `syncing` while the destination
+ * follows the source with every table ready and its rows there; `failed`
+ * with `error` set.
+ */
+export type DatabaseState = 'running' | 'syncing' | 'done' | 'failed';
+
+/** One database's migration. */
+export interface DatabaseStatus {
+  readonly dbname: string;
+  readonly method: DatabaseMethod;
+  readonly status: DatabaseState;
+  readonly error: string | null;
+  /** Why replication was not used, when the method fell back to pg_dump. */
+  readonly fallbackReasons: readonly string[];
+  readonly startedAt: string | null;
+  readonly updatedAt: string | null;
+}
+
+/** The whole migration: every database plus the overall verdict. */
+export interface MigrationStatus {
+  /** `failed` if any database failed, `running` while any runs, else `done` (also when there are no databases). */
+  readonly status: 'running' | 'done' | 'failed';
+  /** The databases' common method, or `''` when they differ or there are none. */
+  readonly method: DatabaseMethod | '';
+  /** The first database error, for the overall line. */
+  readonly error: string | null;
+  readonly databases: readonly DatabaseStatus[];
+}
+
+/** The service's `migration-status` response. */
+export interface ServiceResponse {
+  readonly migration: { readonly error: string | null; readonly method: string; readonly status: string };
+  readonly migration_detail: readonly {
+    readonly dbname: string;
+    readonly error: string | null;
+    readonly method: string;
+    readonly status: string;
+  }[];
+}
+
+/** Derives the overall fields from the databases' statuses. */
+export function summarize(databases: readonly DatabaseStatus[]): MigrationStatus {
+  const sorted = [...databases].sort((a, b) => a.dbname.localeCompare(b.dbname));
+  const failed = sorted.find((d) => d.status === 'failed');
+  const methods = new Set(sorted.map((d) => d.method));
+  const [only] = [...methods];
+  return {
+    status: failed ? 'failed' : sorted.some((d) => d.status === 'running') ? 'running' : 'done',
+    method: methods.size === 1 && only ? only : '',
+    error: failed ? `${failed.dbname}: ${failed.error ?? 'failed'}` : null,
+    databases: sorted,
+  };
+}
+
+/**
+ * The status exactly as the service reports it.
+ *
+ * ### Examples
+ * ```ts
+ * const status = await migrator.status();
+ * if (status.isOk()) console.log(JSON.stringify(toServiceResponse(status.value), null, 2));
+ * ```
+ */
+export function toServiceResponse(status: MigrationStatus): ServiceResponse {
+  return {
+    migration: { error: status.error, method: status.method, status: status.status },
+    migration_detail: status.databases.map((d) => ({
+      dbname: d.dbname,
+      error: d.error,
+      method: d.method,
+      status: d.status,
+    })),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * DumpRestoreStrategy: a one-time copy. Pre-data schema, then every table's
+ * rows, sequence positions and large objects from one snapshot, then
+ * post-data, so indexes are built once over the loaded data.
+ *
+ * @module
+ */
+import { okAsync, type ResultAsync } from 'neverthrow';
+import { copyDatabase } from '../copy/copy-engine.js';
+import { migrationError, type MigrationError } from '../errors.js';
+import type { DatabaseJob, MigrationStart, MigrationStrategy, ReachedState } from './strategy.js';
+import { errAsync } from 'neverthrow';
+
+export class DumpRestoreStrategy implements MigrationStrategy {
+  readonly method = 'pg_dump' as const;
+
+  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<ReachedState, MigrationError> {
+    if (start.kind === 'resume') {
+      // A copy half done cannot be trusted: the Migrator starts such a database over instead.
+      return errAsync(migrationError('internal', `A dump of "${job.dbname}" cannot be resumed`, { database: job.dbname }));
+    }
+    const { schema } = start;
+    return schema
+      .applyPreData()
+      .andThen(() =>
+        copyDatabase({
+          dbname: job.dbname,
+          source: job.source,
+          target: job.target,
+          jobs: job.jobs,
+          redactor: job.redactor,
+          emit: job.emit,
+        }),
+      )
+      .andThen(() => schema.applyPostData())
+      .map(() => 'done' as const);
+  }
+
+  canResume(): ResultAsync<boolean, MigrationError> {
+    return okAsync(false);
+  }
+
+  stop(): ResultAsync<void, MigrationError> {
+    return okAsync(undefined);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The one interface both ways of moving data share. A strategy gets a
+ * database whose schema is ready to apply and decides when pre- and
+ * post-data go in around its data; the Migrator never needs to know which
+ * strategy it runs.
+ *
+ * @module
+ */
+import type { ResultAsync } from 'neverthrow';
+import type { MigrationError } from '../errors.js';
+import type { Emit } from '../events.js';
+import type { ConnectionConfig } from '../options.js';
+import type { Connection } from '../pg/connect.js';
+import type { Redactor } from '../redact.js';
+import type { DatabaseSchema } from '../schema/schema-sync.js';
+import type { DatabaseMethod } from '../status.js';
+
+/** What a strategy works with for one database. */
+export interface DatabaseJob {
+  readonly dbname: string;
+  /** A pool on the source database, with room for `jobs + 1` connections. */
+  readonly source: Connection;
+  /** A pool on the destination database. */
+  readonly target: Connection;
+  readonly sourceConfig: ConnectionConfig;
+  readonly redactor: Redactor;
+  readonly emit: Emit;
+  readonly jobs: number;
+  readonly pollIntervalMs: number;
+  readonly syncTimeoutMs: number;
+}
+
+/** A database whose schema must still be applied, or one an earlier run left to resume. */
+export type MigrationStart =
+  | { readonly kind: 'fresh'; readonly schema: DatabaseSchema }
+  | { readonly kind: 'resume' };
+
+/** What a database reached: a one-time copy is `done`, a replication `syncing`. */
+export type ReachedState = 'done' | 'syncing';
+
+export interface MigrationStrategy {
+  readonly method: DatabaseMethod;
+  /** Moves the data; resolves once the database reached its resting state. */
+  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<ReachedState, MigrationError>;
+  /** True when an earlier run left this strategy's work in a state {@link migrate} can pick up. */
+  canResume(job: DatabaseJob): ResultAsync<boolean, MigrationError>;
+  /** Ends the migration of a database and removes what the strategy created on both sides; idempotent. */
+  stop(job: DatabaseJob): ResultAsync<void, MigrationError>;
+}
