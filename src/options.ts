@@ -167,9 +167,10 @@ function fromUri(uri: string, side: 'source' | 'target'): Result<ConnectionConfi
   }
   let parsed: ReturnType<typeof parse>;
   try {
-    // Certificates are read by us when connecting; the parser would read them
-    // eagerly and throw on a missing file, so they are taken out first.
-    parsed = parse(uri.replace(/([?&])(sslrootcert|sslcert|sslkey)=[^&]*/g, '$1'));
+    // TLS settings are ours to interpret (libpq's semantics): the parser would
+    // read certificate files eagerly, throw on a missing one, and print a
+    // process warning about its own sslmode aliases.
+    parsed = parse(uri.replace(/([?&])(ssl[a-z]*|uselibpqcompat)=[^&]*/g, '$1'));
   } catch {
     // The parser's message could echo the URI, password included: say nothing of it.
     return err(migrationError('options', `The ${side} connection URI cannot be parsed`, { side }));

@@ -10,20 +10,23 @@
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { toCause, type Connection } from '../pg/connect.js';
+import { openConnection, toCause, type Connection } from '../pg/connect.js';
+import type { ConnectionConfig } from '../options.js';
 import { listTables, type TableInfo } from '../pg/queries/tables.js';
 import { readSequences, writeSequence } from '../pg/queries/sequences.js';
 import type { Redactor } from '../redact.js';
 import { forEachLimited } from './concurrency.js';
 import { copyLargeObjects } from './large-object-copy.js';
 import { exportSnapshot, inSnapshot } from './snapshot.js';
-import { copyTable } from './table-copy.js';
+import { copyTable, type ReaderConnection } from './table-copy.js';
 
 export interface CopyRequest {
   readonly dbname: string;
   /** A pool on the source database with room for `jobs + 1` connections. */
   readonly source: Connection;
   readonly target: Connection;
+  /** How to open the single-use connections each table is read on. */
+  readonly sourceConfig: ConnectionConfig;
   readonly jobs: number;
   readonly redactor: Redactor;
   readonly emit: Emit;
@@ -84,7 +87,7 @@ async function copyTables(
   let bytesDone = 0;
   await forEachLimited(tables, request.jobs, async (table) => {
     onStart(table);
-    const result = await copyTable(request.source.sql, request.target.sql, table, snapshotId);
+    const result = await copyTable(() => openReader(request), request.target.sql, table, snapshotId);
     tablesDone += 1;
     rows += result.rows;
     bytesDone += result.bytes;
@@ -102,6 +105,14 @@ async function copyTables(
     });
   });
   return { rows, bytes: bytesDone };
+}
+
+async function openReader(request: CopyRequest): Promise<ReaderConnection> {
+  const opened = await openConnection(request.sourceConfig, 'source', request.source.database, request.redactor, { max: 1 });
+  if (opened.isErr()) throw new Error(opened.error.message);
+  const { sql } = opened.value;
+  // Its socket may be left paused (see table-copy.ts): close without waiting for a goodbye.
+  return { sql, discard: () => sql.end({ timeout: 0 }).catch(() => undefined) };
 }
 
 /**

@@ -27,6 +27,7 @@ export class DumpRestoreStrategy implements MigrationStrategy {
           dbname: job.dbname,
           source: job.source,
           target: job.target,
+          sourceConfig: job.sourceConfig,
           jobs: job.jobs,
           redactor: job.redactor,
           emit: job.emit,

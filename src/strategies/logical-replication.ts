@@ -42,8 +42,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         : this.#step(job, 'Resuming', async () => undefined);
     return subscribe
       .andThen(() => this.#step(job, 'Waiting for the initial copy', () => waitUntilSyncing(job, name)))
-      .map(() => {
-        job.emit({ type: 'replication:state', dbname: job.dbname, state: 'syncing', tablesReady: -1, tablesTotal: -1 });
+      .map((tables) => {
+        job.emit({ type: 'replication:state', dbname: job.dbname, state: 'syncing', tablesReady: tables, tablesTotal: tables });
         return 'syncing' as const;
       });
   }
@@ -85,13 +85,15 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   /** Drops our slot (and the subscription's table-sync slots), waiting for their walsenders to go. */
   async #dropSlots(job: DatabaseJob, name: string, syncPrefix: string | null): Promise<void> {
-    const deadline = Date.now() + 30_000;
+    const patience = Date.now() + 30_000;
+    const deadline = patience + 30_000;
     for (;;) {
       const slots = await findSlots(job.source.sql, [name], syncPrefix);
       if (slots.length === 0) return;
       for (const slot of slots.filter((s) => !s.active)) await this.#rights.dropSlot(job.source.sql, slot.name);
       if (slots.every((s) => !s.active)) return;
-      if (Date.now() > deadline) {
+      if (Date.now() > deadline) throw new Error(`Replication slot ${name} stays in use on the source; drop it with pg_drop_replication_slot once idle`);
+      if (Date.now() > patience) {
         // The subscriber is gone; a walsender still holding the slot only delays the inevitable.
         for (const slot of slots) {
           if (slot.activePid !== null) await job.source.sql`select pg_terminate_backend(${slot.activePid})`;

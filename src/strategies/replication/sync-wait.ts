@@ -17,7 +17,8 @@ import type { DatabaseJob } from '../strategy.js';
 export class SyncTimeout extends Error {}
 export class SubscriptionGone extends Error {}
 
-export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<void> {
+/** Resolves with the number of published tables once they are all ready and level. */
+export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<number> {
   const deadline = Date.now() + job.syncTimeoutMs;
   const tables = await publishedTables(job.source.sql, name);
   let lastReady = -1;
@@ -50,7 +51,7 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<
         job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: ready, tablesTotal: tables.length });
       }
       unequal = await tablesWithDifferentCounts(job.source.sql, job.target.sql, [...unequal]);
-      if (unequal.size === 0) return;
+      if (unequal.size === 0) return tables.length;
     }
     if (Date.now() > deadline) {
       throw new SyncTimeout(
