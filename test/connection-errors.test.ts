@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Migrator, type MigrationError } from '../src/index.js';
+import { startClusters, type Cluster } from './support/cluster.js';
+import { recordEvents } from './support/events.js';
+
+const WRONG_PASSWORD = 'Wr0ng-but-Secret-Passw0rd';
+
+describe('connecting', () => {
+  let plain: Cluster;
+  let tls: Cluster;
+
+  beforeAll(async () => {
+    [plain, tls] = (await startClusters([{ major: 15 }, { major: 15, tls: 'required' }])) as [Cluster, Cluster];
+  });
+
+  afterAll(async () => {
+    await Promise.all([plain?.stop(), tls?.stop()]);
+  });
+
+  async function preflightError(source: string, target = plain.uri()): Promise<MigrationError> {
+    const migrator = new Migrator({ source, target });
+    const result = await migrator.preflight();
+    await migrator.close();
+    return result._unsafeUnwrapErr();
+  }
+
+  it('with a wrong password fails as auth, and the password appears in no error, event, output or server log', async () => {
+    const output: string[] = [];
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' '))),
+    );
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output.push(String(chunk));
+      return true;
+    });
+    try {
+      const migrator = new Migrator({ source: plain.uri('postgres', { password: WRONG_PASSWORD }), target: plain.uri() });
+      const events = recordEvents(migrator);
+      const preflight = await migrator.preflight();
+      const migrate = await migrator.migrate();
+      const status = await migrator.status();
+      await migrator.close();
+
+      expect(preflight._unsafeUnwrapErr()).toMatchObject({ kind: 'auth', side: 'source', hint: expect.stringContaining('password') });
+      expect(migrate._unsafeUnwrapErr().kind).toBe('auth');
+      for (const value of [preflight, migrate, status, events, output]) {
+        expect(JSON.stringify(value)).not.toContain(WRONG_PASSWORD);
+      }
+      expect(readFileSync(plain.logFile, 'utf8')).not.toContain(WRONG_PASSWORD);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      write.mockRestore();
+    }
+  });
+
+  it('to a closed port fails as connection, naming host and port', async () => {
+    const error = await preflightError('postgres://postgres:x@127.0.0.1:1/postgres');
+    expect(error).toMatchObject({ kind: 'connection', side: 'source', message: expect.stringContaining('127.0.0.1:1') });
+  });
+
+  it('to a database that does not exist fails as database-missing', async () => {
+    const error = await preflightError(plain.uri('no_such_db'));
+    expect(error).toMatchObject({ kind: 'database-missing', database: 'no_such_db' });
+  });
+
+  it('without TLS to a server that requires it fails as tls, with the sslmode to use', async () => {
+    const error = await preflightError(tls.uri('postgres', { sslmode: 'disable' }));
+    expect(error).toMatchObject({ kind: 'tls', hint: expect.stringContaining('sslmode=require') });
+  });
+
+  it('with TLS to a server that does not offer it fails as tls', async () => {
+    const error = await preflightError(plain.uri('postgres', { sslmode: 'require' }));
+    expect(error).toMatchObject({ kind: 'tls' });
+  });
+
+  it('verifies the server certificate against sslrootcert under verify-full', async () => {
+    const migrator = new Migrator({
+      source: `${tls.uri('postgres', { sslmode: 'verify-full' })}&sslrootcert=${encodeURIComponent(tls.caFile ?? '')}`,
+      target: plain.uri(),
+    });
+    const report = await migrator.preflight();
+    await migrator.close();
+    expect(report.isOk(), JSON.stringify(report)).toBe(true);
+  });
+
+  it('names the tools to install when pg_dump is missing', async () => {
+    const migrator = new Migrator({ source: plain.uri(), target: plain.uri(), pgBinDir: '/nonexistent/bin' });
+    const report = (await migrator.preflight())._unsafeUnwrap();
+    const migrate = await migrator.migrate();
+    await migrator.close();
+    expect(report.checks.find((c) => c.id === 'pg-dump')).toMatchObject({ status: 'fail', hint: expect.stringContaining('apt-get install postgresql-client') });
+    expect(migrate._unsafeUnwrapErr()).toMatchObject({ kind: 'preflight', message: expect.stringContaining('/nonexistent/bin') });
+  });
+});
