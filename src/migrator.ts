@@ -247,7 +247,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   #migrate(options: NormalizedOptions, target: Connection): ResultAsync<void, MigrationError> {
     return this.#preflight(options).andThen(({ report, facts }) => {
-      const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined);
+      // What blocks only replication fails the databases that need it, each with its reasons, below.
+      const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined && c.blocks === 'migration');
       if (clusterFailures.length > 0) {
         return errAsync(
           migrationError('preflight', `Preflight failed: ${clusterFailures.map((c) => c.message).join('; ')}`, {

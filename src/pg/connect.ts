@@ -51,7 +51,8 @@ export function tlsOptions(config: ConnectionConfig): false | 'prefer' | 'requir
     case 'verify-ca':
       return { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined };
     case 'verify-full':
-      return { ...files, rejectUnauthorized: true, servername: config.host };
+      // postgres.js sets the SNI name itself (never an IP address, as RFC 6066 wants) and Node checks the host.
+      return { ...files, rejectUnauthorized: true };
   }
 }
 

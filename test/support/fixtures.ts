@@ -7,5 +7,9 @@ export async function seed(cluster: Cluster, database: string, fixture: 'shop' |
   await cluster.exec(`create database "${database}"`);
   const text = readFileSync(fileURLToPath(new URL(`../fixtures/${fixture}.sql`, import.meta.url)), 'utf8');
   // Roles are cluster-wide: a second database seeded from the same fixture finds them there.
-  await cluster.exec(text.replace(/^create role (\w+) nologin;$/m, `do $$ begin create role $1 nologin; exception when duplicate_object then null; end $$;`), database);
+  const idempotent = text.replace(
+    /^create role (\w+) nologin;$/m,
+    (_, role: string) => `do $$ begin create role ${role} nologin; exception when duplicate_object then null; end $$;`,
+  );
+  await cluster.exec(idempotent, database);
 }
