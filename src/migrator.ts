@@ -348,7 +348,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const context = { options, redactor: this.#redactor, emit: (event: MigrationEvent) => this.#emit(event) };
     return this.#connection('target').andThen((target) => {
       const stopOne = (db: DatabaseStatus): ResultAsync<void, MigrationError> =>
-        withJob(context, db.dbname, (job) => this.#strategies[db.method].stop(job)).andThen(() =>
+        withJob(context, db.dbname, (job) => this.#strategies[db.method].stop(job))
+          // A database never created on the destination holds no subscription; its source side was cleaned when it failed.
+          .orElse((error) => (error.kind === 'database-missing' && error.side === 'target' ? okAsync(undefined) : errAsync(error)))
+          .andThen(() =>
           query(target, this.#redactor, 'internal', 'Recording the stop', () =>
             recordStatus(
               target.sql,
