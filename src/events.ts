@@ -117,7 +117,8 @@ export type MigrationEvent =
   | DatabaseDoneEvent
   | WarningEvent;
 
-type Listener<T> = (event: T) => void;
+/** A listener of one event type. */
+export type Listener<T> = (event: T) => void;
 
 /** Event names to listener signatures, for `migrator.on(...)`. */
 export interface MigratorEvents {
