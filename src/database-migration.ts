@@ -40,7 +40,19 @@ export interface DatabaseWork {
   readonly previous: DatabaseRecord | undefined;
 }
 
-/** Migrates one database; failures are recorded and emitted, never returned. */
+/** Records a database that nothing can migrate as failed, with every reason. */
+export async function failBlockedDatabase(
+  context: Pick<DatabaseMigrationContext, 'targetCluster' | 'redactor' | 'emit'>,
+  work: DatabaseWork,
+): Promise<void> {
+  const error = work.blockers.join('; ');
+  await query(context.targetCluster, context.redactor, 'internal', 'Recording the failure', () =>
+    recordFailure(context.targetCluster.sql, work.info.name, work.method, error),
+  );
+  context.emit({ type: 'database:done', dbname: work.info.name, method: work.method, status: 'failed', error, durationMs: 0 });
+}
+
+/** Migrates one database that can be; failures are recorded and emitted, never returned. */
 export async function migrateDatabase(context: DatabaseMigrationContext, work: DatabaseWork): Promise<void> {
   const { emit } = context;
   const dbname = work.info.name;
@@ -48,16 +60,8 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
   const finish = (status: DatabaseState, error: string | null): void =>
     emit({ type: 'database:done', dbname, method: work.method, status, error, durationMs: Date.now() - started });
 
-  if (work.previous?.status === 'done') return;
   const state = (run: () => Promise<void>, what: string): ResultAsync<void, MigrationError> =>
     query(context.targetCluster, context.redactor, 'internal', what, run);
-
-  if (work.blockers.length > 0) {
-    const error = work.blockers.join('; ');
-    await state(() => recordFailure(context.targetCluster.sql, dbname, work.method, error), 'Recording the failure');
-    finish('failed', error);
-    return;
-  }
 
   const strategy = context.strategies[work.method];
   const outcome = await discardEarlierAttempt(context, work)

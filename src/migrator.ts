@@ -7,7 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { forEachLimited } from './copy/concurrency.js';
-import { migrateDatabase, withJob, type DatabaseMigrationContext, type DatabaseWork } from './database-migration.js';
+import { failBlockedDatabase, migrateDatabase, withJob, type DatabaseMigrationContext, type DatabaseWork } from './database-migration.js';
 import { describeError, migrationError, type MigrationError } from './errors.js';
 import type { MigrationEvent, MigratorEvents } from './events.js';
 import { normalizeOptions, type MigratorOptions, type NormalizedOptions } from './options.js';
@@ -222,13 +222,20 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   #locked<T>(target: Connection, work: () => ResultAsync<T, MigrationError>): ResultAsync<T, MigrationError> {
     return ResultAsync.fromPromise(
       (async () => {
-        await ensureStateTable(target.sql);
         const session = await target.sql.reserve();
-        if (!(await tryLock(session))) {
+        try {
+          if (!(await tryLock(session))) {
+            session.release();
+            return undefined;
+          }
+          // Under the lock: two runs creating the state table at once would collide.
+          await ensureStateTable(session);
+          return session;
+        } catch (error) {
+          await unlock(session).catch(() => undefined);
           session.release();
-          return undefined;
+          throw error;
         }
-        return session;
       })(),
       (error) => migrationError('internal', `Cannot prepare the migration state on the destination: ${this.#redactor.scrub(String(error))}`, { side: 'target' }),
     ).andThen((session) => {
@@ -268,39 +275,37 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           previous: db?.previous,
         };
       });
-      const pending = work.filter((w) => w.previous?.status !== 'done' && w.blockers.length === 0);
-      if (pending.length === 0) return ResultAsync.fromSafePromise(this.#runDatabases(options, target, work, false));
-      return this.#connection('source')
+      // A database an earlier run finished stays as it is, whatever has changed since.
+      const open = work.filter((w) => w.previous?.status !== 'done');
+      const blocked = open.filter((w) => w.blockers.length > 0);
+      const pending = open.filter((w) => w.blockers.length === 0);
+      const emit = (event: MigrationEvent): void => this.#emit(event);
+      const recorded = ResultAsync.fromSafePromise(
+        forEachLimited(blocked, 1, (item) => failBlockedDatabase({ targetCluster: target, redactor: this.#redactor, emit }, item)),
+      );
+      if (pending.length === 0) return recorded;
+      return recorded
+        .andThen(() => this.#connection('source'))
         .andThen((source) =>
           this.#findTools(options).andThen((tools) => {
             const schemaSync = this.#schemaSync(options, tools);
             return schemaSync.copyRoles(source, target, facts.source.rights.superuser).map((roles) => ({ roles, schemaSync }));
           }),
         )
-        .andThen(({ roles, schemaSync }) =>
-          ResultAsync.fromSafePromise(this.#runDatabases(options, target, work, roles.missing.length > 0, schemaSync)),
-        );
+        .andThen(({ roles, schemaSync }) => {
+          const context: DatabaseMigrationContext = {
+            options,
+            redactor: this.#redactor,
+            emit,
+            targetCluster: target,
+            schemaSync,
+            strategies: this.#strategies,
+            noOwner: roles.missing.length > 0,
+          };
+          // One database at a time: each already copies `jobs` tables at once.
+          return ResultAsync.fromSafePromise(forEachLimited(pending, 1, (item) => migrateDatabase(context, item)));
+        });
     });
-  }
-
-  async #runDatabases(
-    options: NormalizedOptions,
-    target: Connection,
-    work: readonly DatabaseWork[],
-    noOwner: boolean,
-    schemaSync?: SchemaSync,
-  ): Promise<void> {
-    const context: DatabaseMigrationContext = {
-      options,
-      redactor: this.#redactor,
-      emit: (event) => this.#emit(event),
-      targetCluster: target,
-      schemaSync: schemaSync as SchemaSync,
-      strategies: this.#strategies,
-      noOwner,
-    };
-    // One database at a time: each already copies `jobs` tables at once.
-    await forEachLimited(work, 1, (item) => migrateDatabase(context, item));
   }
 
   #schemaSync(options: NormalizedOptions, tools: PgTools): SchemaSync {

@@ -84,6 +84,22 @@ describe('connecting', () => {
     expect(report.isOk(), JSON.stringify(report)).toBe(true);
   });
 
+  it('migrates over verify-full TLS, the client tools connecting exactly as the library does', async () => {
+    await tls.exec('create database secure; ');
+    await tls.exec('create table notes (id int primary key, body text); insert into notes values (1, $$sealed$$)', 'secure');
+    const migrator = new Migrator({
+      source: { ...tls.fields(), ssl: 'verify-full', sslrootcert: tls.caFile ?? '' },
+      target: plain.uri(),
+      method: 'dump',
+      databases: ['secure'],
+    });
+    const status = await migrator.migrate();
+    await migrator.close();
+    expect(status._unsafeUnwrap().databases).toEqual([expect.objectContaining({ dbname: 'secure', status: 'done' })]);
+    const rows = await plain.sql('secure')`select body from notes`;
+    expect(rows).toEqual([{ body: 'sealed' }]);
+  });
+
   it('names the tools to install when pg_dump is missing', async () => {
     const migrator = new Migrator({ source: plain.uri(), target: plain.uri(), pgBinDir: '/nonexistent/bin' });
     const report = (await migrator.preflight())._unsafeUnwrap();

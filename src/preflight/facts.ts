@@ -12,6 +12,7 @@ import type { RoleRights } from '../pg/queries/role-rights.js';
 import type { ServerSettings } from '../pg/queries/server-settings.js';
 import type { PgTools } from '../pg/tools.js';
 import type { DatabaseRecord } from '../state/state-store.js';
+import type { CheckSubject } from './report.js';
 
 export interface ClusterFacts {
   readonly settings: ServerSettings;
@@ -54,14 +55,8 @@ export interface PreflightFacts {
  * that blocks `replication` (auto falls back), the whole `migration`, or
  * nothing (a warning).
  */
-export interface Finding {
-  readonly id: string;
+export interface Finding extends CheckSubject {
   readonly ok: boolean;
-  readonly message: string;
-  readonly hint?: string;
-  readonly side?: 'source' | 'target';
-  readonly database?: string;
-  readonly blocks?: 'replication' | 'migration';
 }
 
 export type Check = (facts: PreflightFacts) => Finding[];

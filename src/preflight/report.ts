@@ -10,11 +10,10 @@ import type { DatabaseMethod } from '../status.js';
 /** `pass`, `warn` (works, with a caveat or a fallback), or `fail` (blocks what `blocks` says). */
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
-/** One check's verdict. */
-export interface CheckResult {
+/** What a check is about, whatever its verdict. */
+export interface CheckSubject {
   /** Stable identifier, e.g. `wal-level` or `replica-identity`. */
   readonly id: string;
-  readonly status: CheckStatus;
   readonly message: string;
   /** What to do about a warn or fail. */
   readonly hint?: string;
@@ -26,6 +25,11 @@ export interface CheckResult {
    * falls back to dump) or `migration` (every method).
    */
   readonly blocks?: 'replication' | 'migration';
+}
+
+/** One check's verdict. */
+export interface CheckResult extends CheckSubject {
+  readonly status: CheckStatus;
 }
 
 /** The plan for one database. */

@@ -29,10 +29,7 @@ export interface SchemaSyncContext {
 }
 
 /** The outcome of the role copy. */
-export interface RoleSyncResult {
-  readonly created: readonly string[];
-  readonly existing: readonly string[];
-  readonly skipped: readonly string[];
+export interface RoleSyncResult extends Omit<RoleSyncPlan, 'statements'> {
   /** Source roles the destination still lacks: objects they own are restored owned by the migration user. */
   readonly missing: readonly string[];
 }
