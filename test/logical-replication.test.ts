@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, replicationName, toServiceResponse } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
@@ -17,7 +18,9 @@ describe('logical replication from PostgreSQL 15 to 17', () => {
   });
 
   beforeAll(async () => {
-    [source, target] = (await startClusters([{ major: 15 }, { major: 17 }])) as [Cluster, Cluster];
+    // A password that needs quoting in a URI, a libpq connection string and a passfile alike.
+    const password = `it's a p@ss:w\\or d/"x"?&=`;
+    [source, target] = (await startClusters([{ major: 15, password }, { major: 17 }])) as [Cluster, Cluster];
     await seed(source, 'shop', 'shop');
     await seed(source, 'archive', 'archive');
     migrator = new Migrator(options());
@@ -108,5 +111,9 @@ describe('logical replication from PostgreSQL 15 to 17', () => {
 
     const twice = await migrator.stop();
     expect(twice.isOk(), JSON.stringify(twice)).toBe(true);
+  });
+
+  it('never writes the source password to either server log', () => {
+    for (const cluster of [source, target]) expect(readFileSync(cluster.logFile, 'utf8')).not.toContain(source.password);
   });
 });
