@@ -13,6 +13,8 @@ describe('a source with wal_level = replica', () => {
     [source, target] = (await startClusters([{ major: 15, walLevel: 'replica' }, { major: 15 }])) as [Cluster, Cluster];
     await seed(source, 'shop', 'shop');
     await seed(source, 'inventory', 'shop');
+    await source.exec(`create database collated template template0 encoding 'UTF8' locale_provider icu icu_locale 'de-DE'`);
+    await source.exec(`create table words (w text primary key); insert into words values ('Äpfel'), ('Zebra'), ('apfel')`, 'collated');
   });
 
   afterAll(async () => {
@@ -61,5 +63,19 @@ describe('a source with wal_level = replica', () => {
     const forced = await migrator.stop({ force: true });
     expect(forced.isOk(), JSON.stringify(forced)).toBe(true);
     await migrator.close();
+  });
+
+  it("creates each database with the source's encoding and ICU locale, so text sorts the same", async () => {
+    const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: ['collated'] });
+    const status = (await migrator.migrate())._unsafeUnwrap();
+    await migrator.close();
+    expect(status.databases).toContainEqual(expect.objectContaining({ dbname: 'collated', status: 'done' }));
+    const [db] = await target.sql()`
+      select pg_encoding_to_char(encoding) as encoding, datlocprovider as provider, daticulocale as locale
+      from pg_database where datname = 'collated'`;
+    expect(db).toEqual({ encoding: 'UTF8', provider: 'i', locale: 'de-DE' });
+    const sorted = async (cluster: Cluster): Promise<string[]> =>
+      (await cluster.sql('collated')<{ w: string }[]>`select w from words order by w`).map((r) => r.w);
+    expect(await sorted(target)).toEqual(await sorted(source));
   });
 });

@@ -57,6 +57,13 @@ describe.each<{ from: Major; to: Major }>([
     expect(row).toEqual({ indexes: 2, fks: 1, triggers: 1 });
     const view = await target.sql('archive')`select count(*)::int as n from recent_events`;
     expect(view[0]?.n).toBe(3000);
+    const totals = await target.sql('archive')`select events::int from event_totals`;
+    expect(totals).toEqual([{ events: 3000 }]);
+    const populated = await target.sql('archive')`select relname, relispopulated from pg_class where relkind = 'm' order by 1`;
+    expect(populated).toEqual([
+      { relname: 'event_totals', relispopulated: true },
+      { relname: 'never_filled', relispopulated: false },
+    ]);
   });
 
   it('copies roles and ownership, but no superuser', async () => {

@@ -9,9 +9,15 @@ import type { DatabaseInfo } from '../pg/queries/databases.js';
 
 export async function createDatabase(target: Sql, info: DatabaseInfo, ownerExists: boolean): Promise<void> {
   const owner = ownerExists ? ` owner ${quoteIdent(info.owner)}` : '';
+  const provider =
+    info.localeProvider === 'i' && info.locale
+      ? ` locale_provider icu icu_locale ${quoteLiteral(info.locale)}`
+      : info.localeProvider === 'b' && info.locale
+        ? ` locale_provider builtin builtin_locale ${quoteLiteral(info.locale)}`
+        : '';
   await target.unsafe(
     `create database ${quoteIdent(info.name)} with template template0 encoding ${quoteLiteral(info.encoding)} ` +
-      `lc_collate ${quoteLiteral(info.collate)} lc_ctype ${quoteLiteral(info.ctype)}${owner}`,
+      `lc_collate ${quoteLiteral(info.collate)} lc_ctype ${quoteLiteral(info.ctype)}${provider}${owner}`,
   );
 }
 

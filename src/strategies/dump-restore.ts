@@ -1,15 +1,17 @@
 /**
  * DumpRestoreStrategy: a one-time copy. Pre-data schema, then every table's
  * rows, sequence positions and large objects from one snapshot, then
- * post-data, so indexes are built once over the loaded data.
+ * post-data, so indexes are built once over the loaded data, and last the
+ * materialized views, over data that is all there.
  *
  * @module
  */
-import { okAsync, type ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { copyDatabase } from '../copy/copy-engine.js';
+import { refreshMaterializedViews } from '../copy/materialized-views.js';
+import { toCause } from '../pg/connect.js';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { DatabaseJob, MigrationStart, MigrationStrategy, ReachedState } from './strategy.js';
-import { errAsync } from 'neverthrow';
 
 export class DumpRestoreStrategy implements MigrationStrategy {
   readonly method = 'pg_dump' as const;
@@ -34,6 +36,15 @@ export class DumpRestoreStrategy implements MigrationStrategy {
         }),
       )
       .andThen(() => schema.applyPostData())
+      .andThen(() =>
+        ResultAsync.fromPromise(refreshMaterializedViews(job.source.sql, job.target.sql), (error) => {
+          const cause = toCause(error, job.redactor);
+          return migrationError('copy', `Refreshing the materialized views of "${job.dbname}" failed: ${cause.message}`, {
+            database: job.dbname,
+            cause,
+          });
+        }),
+      )
       .map(() => 'done' as const);
   }
 

@@ -17,6 +17,7 @@ import { migrationError, type MigrationError } from '../errors.js';
 import { toCause } from '../pg/connect.js';
 import { findSlots, findSubscription, publicationExists } from '../pg/queries/replication.js';
 import { syncSequences } from '../copy/copy-engine.js';
+import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
 import { replicationName } from './replication/names.js';
 import { superuserRights, type ReplicationRights } from './replication/replication-rights.js';
@@ -41,7 +42,13 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
             .andThen(() => this.#step(job, 'Creating the publication and subscription', () => this.#subscribe(job, name)))
         : this.#step(job, 'Resuming', async () => undefined);
     return subscribe
-      .andThen(() => this.#step(job, 'Waiting for the initial copy', () => waitUntilSyncing(job, name)))
+      .andThen(() =>
+        this.#step(job, 'Waiting for the initial copy', async () => {
+          const tables = await waitUntilSyncing(job, name);
+          await refreshMaterializedViews(job.source.sql, job.target.sql);
+          return tables;
+        }),
+      )
       .map((tables) => {
         job.emit({ type: 'replication:state', dbname: job.dbname, state: 'syncing', tablesReady: tables, tablesTotal: tables });
         return 'syncing' as const;
@@ -59,8 +66,9 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     return this.#step(job, 'Stopping replication', async () => {
       const subscription = await findSubscription(job.target.sql, name);
       if (subscription) {
-        // PostgreSQL does not replicate sequences: bring them level before the destination takes writes.
+        // PostgreSQL replicates neither sequences nor materialized views: bring them level before the destination takes writes.
         await syncSequences(job);
+        await refreshMaterializedViews(job.source.sql, job.target.sql);
         await this.#rights.dropSubscription(job.target.sql, name);
       }
       await this.#dropSlots(job, name, subscription ? `pg_${subscription.oid}_sync_` : null);

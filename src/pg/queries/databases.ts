@@ -7,17 +7,28 @@ export interface DatabaseInfo {
   readonly collate: string;
   readonly ctype: string;
   readonly owner: string;
+  /** `c` (libc), `i` (ICU, PostgreSQL 15+) or `b` (builtin, 17+). */
+  readonly localeProvider: 'c' | 'i' | 'b';
+  /** The ICU or builtin locale, when the provider is not libc. */
+  readonly locale: string | null;
 }
 
 /** Every database that is not a template and accepts connections. */
 export async function listDatabases(sql: Sql): Promise<DatabaseInfo[]> {
-  const rows = await sql<DatabaseInfo[]>`
-    select datname as name, pg_encoding_to_char(encoding) as encoding,
-           datcollate as collate, datctype as ctype, pg_get_userbyid(datdba) as owner
-    from pg_database
-    where not datistemplate and datallowconn
-    order by datname`;
-  return [...rows];
+  // to_jsonb reads the locale columns on every major: they appeared in 15 and were renamed in 17.
+  const rows = await sql<(Omit<DatabaseInfo, 'localeProvider' | 'locale'> & { provider: string | null; locale: string | null })[]>`
+    select d.datname as name, pg_encoding_to_char(d.encoding) as encoding,
+           d.datcollate as collate, d.datctype as ctype, pg_get_userbyid(d.datdba) as owner,
+           to_jsonb(d) ->> 'datlocprovider' as provider,
+           coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale') as locale
+    from pg_database d
+    where not d.datistemplate and d.datallowconn
+    order by d.datname`;
+  return rows.map(({ provider, locale, ...info }) => ({
+    ...info,
+    localeProvider: provider === 'i' || provider === 'b' ? provider : 'c',
+    locale: provider === 'i' || provider === 'b' ? locale : null,
+  }));
 }
 
 export async function databaseExists(sql: Sql, name: string): Promise<boolean> {
