@@ -108,4 +108,11 @@ describe('connecting', () => {
     expect(report.checks.find((c) => c.id === 'pg-dump')).toMatchObject({ status: 'fail', hint: expect.stringContaining('apt-get install postgresql-client') });
     expect(migrate._unsafeUnwrapErr()).toMatchObject({ kind: 'preflight', message: expect.stringContaining('/nonexistent/bin') });
   });
+
+  it('refuses to migrate a cluster into itself', async () => {
+    const migrator = new Migrator({ source: plain.uri(), target: plain.uri() });
+    const result = await migrator.migrate();
+    await migrator.close();
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'preflight', message: expect.stringContaining('same cluster') });
+  });
 });

@@ -22,6 +22,7 @@ import type { Redactor } from '../redact.js';
 import { STATE_SCHEMA, type DatabaseRecord } from '../state/state-store.js';
 import type { DatabaseMethod } from '../status.js';
 import { OBJECT_PREFIX, replicationName } from '../strategies/replication/names.js';
+import { distinctClusters } from './checks/distinct-clusters.js';
 import { extensions } from './checks/extensions.js';
 import { pgDump } from './checks/pg-dump.js';
 import { privileges } from './checks/privileges.js';
@@ -35,6 +36,7 @@ import type { CheckResult, DatabasePlan, PreflightReport } from './report.js';
 
 /** Every check, in the order the report lists them. */
 export const CHECKS: readonly Check[] = [
+  distinctClusters,
   serverVersions,
   pgDump,
   walLevel,

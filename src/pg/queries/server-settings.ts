@@ -10,6 +10,8 @@ export interface ServerSettings {
   readonly maxWalSenders: number;
   readonly maxLogicalReplicationWorkers: number;
   readonly maxWorkerProcesses: number;
+  /** The cluster's identity from pg_control; `null` where the role may not read it. */
+  readonly systemIdentifier: string | null;
 }
 
 export async function serverSettings(sql: Sql): Promise<ServerSettings> {
@@ -28,5 +30,15 @@ export async function serverSettings(sql: Sql): Promise<ServerSettings> {
     maxWalSenders: Number(get('max_wal_senders')),
     maxLogicalReplicationWorkers: Number(get('max_logical_replication_workers')),
     maxWorkerProcesses: Number(get('max_worker_processes')),
+    systemIdentifier: await systemIdentifier(sql),
   };
+}
+
+async function systemIdentifier(sql: Sql): Promise<string | null> {
+  try {
+    const [row] = await sql<{ id: string }[]>`select system_identifier::text as id from pg_control_system()`;
+    return row?.id ?? null;
+  } catch {
+    return null;
+  }
 }
