@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { forEachLimited } from './copy/concurrency.js';
+import { forEachLimited } from './util/for-each-limited.js';
 import { failBlockedDatabase, migrateDatabase, withJob, type DatabaseMigrationContext, type DatabaseWork } from './database-migration.js';
 import { describeError, migrationError, type MigrationError } from './errors.js';
 import type { MigrationEvent, MigratorEvents } from './events.js';

@@ -116,4 +116,18 @@ describe('logical replication from PostgreSQL 15 to 17', () => {
   it('never writes the source password to either server log', () => {
     for (const cluster of [source, target]) expect(readFileSync(cluster.logFile, 'utf8')).not.toContain(source.password);
   });
+
+  it('removes its subscription, slots and publication when a replication fails, so nothing holds WAL on the source', async () => {
+    await seed(source, 'hurried', 'shop');
+    const impatient = new Migrator({ ...options(), databases: ['hurried'], method: 'replication', syncTimeoutMs: 1 });
+    const status = (await impatient.migrate())._unsafeUnwrap();
+    await impatient.close();
+    expect(status.databases).toContainEqual(
+      expect.objectContaining({ dbname: 'hurried', status: 'failed', error: expect.stringContaining('did not reach syncing') }),
+    );
+    const publications = await source.sql('hurried')`select pubname from pg_publication`;
+    const slots = await source.sql()`select slot_name from pg_replication_slots`;
+    const subscriptions = await target.sql()`select subname from pg_subscription`;
+    expect({ publications, slots, subscriptions }).toEqual({ publications: [], slots: [], subscriptions: [] });
+  });
 });

@@ -15,7 +15,7 @@ import type { ConnectionConfig } from '../options.js';
 import { listTables, type TableInfo } from '../pg/queries/tables.js';
 import { readSequences, writeSequence } from '../pg/queries/sequences.js';
 import type { Redactor } from '../redact.js';
-import { forEachLimited } from './concurrency.js';
+import { forEachLimited } from '../util/for-each-limited.js';
 import { copyLargeObjects } from './large-object-copy.js';
 import { exportSnapshot, inSnapshot } from './snapshot.js';
 import { copyTable, type ReaderConnection } from './table-copy.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { forEachLimited } from '../copy/concurrency.js';
+import { forEachLimited } from '../util/for-each-limited.js';
 import type { MigrationError } from '../errors.js';
 import type { NormalizedOptions } from '../options.js';
 import { closeConnection, openConnection, query, type Connection } from '../pg/connect.js';
