@@ -5,7 +5,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import { errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync, type Result } from 'neverthrow';
 import { forEachLimited } from './util/for-each-limited.js';
 import { failBlockedDatabase, migrateDatabase, withJob, type DatabaseMigrationContext, type DatabaseWork } from './database-migration.js';
 import { describeError, migrationError, type MigrationError } from './errors.js';
@@ -59,7 +59,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly #options: NormalizedOptions | MigrationError;
   readonly #redactor: Redactor;
   readonly #strategies: Readonly<Record<DatabaseMethod, MigrationStrategy>>;
-  readonly #connections: Partial<Record<Side, Promise<Connection>>> = {};
+  /** One opening per side, shared by concurrent callers; a failed opening is forgotten so a later call retries. */
+  readonly #connections: Partial<Record<Side, Promise<Result<Connection, MigrationError>>>> = {};
   #tools: PgTools | undefined;
   #running = false;
   #closed = false;
@@ -169,7 +170,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const pending = Object.values(this.#connections);
     for (const side of Object.keys(this.#connections) as Side[]) delete this.#connections[side];
     return ResultAsync.fromSafePromise(
-      Promise.all(pending.map((p) => p.then(closeConnection, () => undefined))).then(() => undefined),
+      Promise.all(pending.map((p) => p.then((result) => (result.isOk() ? closeConnection(result.value) : undefined)))).then(
+        () => undefined,
+      ),
     );
   }
 
@@ -182,13 +185,15 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** The cluster-level connection of one side, opened once and shared. */
   #connection(side: Side): ResultAsync<Connection, MigrationError> {
     const options = this.#options as NormalizedOptions;
-    const cached = this.#connections[side];
-    if (cached) return ResultAsync.fromSafePromise(cached);
     const config = options[side];
-    return openConnection(config, side, config.database, this.#redactor, { max: 3 }).map((connection) => {
-      this.#connections[side] = Promise.resolve(connection);
-      return connection;
-    });
+    const opening =
+      this.#connections[side] ??
+      Promise.resolve(openConnection(config, side, config.database, this.#redactor, { max: 3 })).then((result) => {
+        if (result.isErr()) delete this.#connections[side];
+        return result;
+      });
+    this.#connections[side] = opening;
+    return new ResultAsync(opening);
   }
 
   #findTools(options: NormalizedOptions): ResultAsync<PgTools, MigrationError> {
