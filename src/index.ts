@@ -8,9 +8,9 @@
  * import { Migrator, toServiceResponse } from 'datalakehouse-db-migrate';
  *
  * const migrator = new Migrator({ source: process.env.SOURCE_URI!, target: process.env.TARGET_URI! });
- * migrator.on('progress', (event) => console.log(JSON.stringify(event)));
+ * migrator.on('progress', (event) => logger.info(event));
  * const status = await migrator.migrate();
- * if (status.isOk()) console.log(JSON.stringify(toServiceResponse(status.value)));
+ * if (status.isOk()) respond(toServiceResponse(status.value));
  * await migrator.close();
  * ```
  *

@@ -49,9 +49,9 @@ export interface StopOptions {
  * ### Examples
  * ```ts
  * const migrator = new Migrator({ source: 'postgres://admin:secret@old:5432/postgres', target: 'postgres://avnadmin:secret@new:5432/defaultdb?sslmode=require' });
- * migrator.on('progress', (event) => console.log(event.type));
+ * migrator.on('progress', (event) => logger.info(event));
  * const result = await migrator.migrate();
- * if (result.isErr()) console.error(result.error.message, result.error.hint);
+ * if (result.isErr()) logger.error(result.error); // kind, message, hint: no secrets
  * await migrator.close();
  * ```
  */

@@ -70,7 +70,7 @@ export function summarize(databases: readonly DatabaseStatus[]): MigrationStatus
  * ### Examples
  * ```ts
  * const status = await migrator.status();
- * if (status.isOk()) console.log(JSON.stringify(toServiceResponse(status.value), null, 2));
+ * if (status.isOk()) respond(toServiceResponse(status.value));
  * ```
  */
 export function toServiceResponse(status: MigrationStatus): ServiceResponse {
