@@ -1,10 +1,15 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, replicationName, toServiceResponse } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { eventually, fingerprint } from './support/compare.js';
 import { recordEvents } from './support/events.js';
 import { seed } from './support/fixtures.js';
+
+const run = promisify(execFile);
 
 describe('logical replication from PostgreSQL 15 to 17', () => {
   let source: Cluster;
@@ -73,14 +78,17 @@ describe('logical replication from PostgreSQL 15 to 17', () => {
     expect(late?.name).toBe('late arrival');
   });
 
-  it('reports the same status to a Migrator in another process that never ran migrate()', async () => {
-    const observer = new Migrator(options());
-    const status = await observer.status();
-    await observer.close();
-    expect(toServiceResponse(status._unsafeUnwrap()).migration_detail).toEqual([
-      { dbname: 'archive', error: null, method: 'pg_dump', status: 'done' },
-      { dbname: 'shop', error: null, method: 'replication', status: 'syncing' },
-    ]);
+  it('reports the same status to another process that never ran migrate()', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/print-status.ts', import.meta.url))], {
+      env: { ...process.env, TARGET_URI: target.uri() },
+    });
+    expect(JSON.parse(stdout)).toEqual({
+      migration: { error: null, method: '', status: 'done' },
+      migration_detail: [
+        { dbname: 'archive', error: null, method: 'pg_dump', status: 'done' },
+        { dbname: 'shop', error: null, method: 'replication', status: 'syncing' },
+      ],
+    });
   });
 
   it('resumes rather than copies again when migrate() runs a second time', async () => {
