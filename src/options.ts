@@ -108,6 +108,14 @@ export function normalizeOptions(options: MigratorOptions): Result<NormalizedOpt
   if (!Number.isInteger(jobs) || jobs < 1) {
     return err(migrationError('options', `jobs must be a positive integer, got ${String(jobs)}`));
   }
+  for (const [name, value] of [
+    ['syncTimeoutMs', options.syncTimeoutMs],
+    ['pollIntervalMs', options.pollIntervalMs],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      return err(migrationError('options', `${name} must be a positive number of milliseconds, got ${String(value)}`));
+    }
+  }
   const source = normalizeConnection(options.source, 'source');
   if (source.isErr()) return err(source.error);
   const target = normalizeConnection(options.target, 'target');
