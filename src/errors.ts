@@ -22,6 +22,7 @@ export type MigrationErrorKind =
   | 'copy'
   | 'replication'
   | 'target-not-empty'
+  | 'identity'
   | 'busy'
   | 'unsafe-stop'
   | 'cancelled'

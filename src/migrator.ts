@@ -1,50 +1,47 @@
 /**
- * The Migrator: options → preflight → a plan per database → roles and
- * schema → a strategy per database → status, with typed events all the way.
+ * The Migrator: the public facade. It validates the options once, shares one
+ * connection per cluster between its calls, and hands each call to its run
+ * (`src/run/`), with typed events all the way.
  *
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import { errAsync, okAsync, ResultAsync, type Result } from 'neverthrow';
-import { forEachLimited } from './util/for-each-limited.js';
-import { failBlockedDatabase, migrateDatabase, withJob, type DatabaseMigrationContext, type DatabaseWork } from './database-migration.js';
-import { describeError, migrationError, type MigrationError } from './errors.js';
+import { err, errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { migrationError, type MigrationError } from './errors.js';
 import type { MigrationEvent, MigratorEvents } from './events.js';
-import { normalizeOptions, type MigratorOptions, type NormalizedOptions } from './options.js';
-import { closeConnection, openConnection, query, type Connection, type Side } from './pg/connect.js';
-import { findSubscription } from './pg/queries/replication.js';
+import { normalizeOptions, secretsOf, type MigratorOptions, type NormalizedOptions } from './options.js';
+import { messageOf } from './pg/connect.js';
 import { findTools, type PgTools } from './pg/tools.js';
-import { gatherFacts, judge } from './preflight/preflight.js';
-import type { PreflightFacts } from './preflight/facts.js';
 import type { PreflightReport } from './preflight/report.js';
 import { Redactor } from './redact.js';
-import { SchemaSync } from './schema/schema-sync.js';
-import {
-  ensureStateTable,
-  isLocked,
-  readStates,
-  recordStatus,
-  tryLock,
-  unlock,
-  type DatabaseRecord,
-} from './state/state-store.js';
-import { summarize, type DatabaseMethod, type DatabaseStatus, type MigrationStatus } from './status.js';
+import { ClusterConnections } from './run/cluster-connections.js';
+import type { RunContext } from './run/context.js';
+import { runMigration } from './run/migrate-run.js';
+import { runPreflight } from './run/preflight-run.js';
+import { readStatus } from './run/read-status.js';
+import { runStop } from './run/stop-run.js';
+import { withLock } from './run/with-lock.js';
+import type { MigrationStatus } from './status.js';
 import { DumpRestoreStrategy } from './strategies/dump-restore.js';
 import { LogicalReplicationStrategy } from './strategies/logical-replication.js';
-import { replicationName } from './strategies/replication/names.js';
-import type { MigrationStrategy } from './strategies/strategy.js';
 
 /** Options of {@link Migrator.stop}. */
 export interface StopOptions {
-  /** Stop even when some database is not in a safe state (a dump not `done`, a replication not `syncing`). */
+  /**
+   * Stop even when some database is not in a safe state (a dump not `done`, a
+   * replication not `syncing`) or a destination has not caught up in time.
+   * Such databases end `failed`, never `done`.
+   */
   readonly force?: boolean;
+  /** How long to wait for each replicated destination to catch up; default the `stopTimeoutMs` option. */
+  readonly timeoutMs?: number;
 }
 
 /**
  * Migrates the databases of a source PostgreSQL cluster into a destination
- * cluster. Every method returns a `ResultAsync` and never throws; failures
- * are {@link MigrationError} values. Progress is reported through typed
- * events ({@link MigratorEvents}).
+ * cluster. Every method returns a `ResultAsync` and never throws or rejects;
+ * failures are {@link MigrationError} values. Progress is reported through
+ * typed events ({@link MigratorEvents}).
  *
  * ### Examples
  * ```ts
@@ -56,27 +53,18 @@ export interface StopOptions {
  * ```
  */
 export class Migrator extends EventEmitter<MigratorEvents> {
-  readonly #options: NormalizedOptions | MigrationError;
+  readonly #context: RunContext | MigrationError;
   readonly #redactor: Redactor;
-  readonly #strategies: Readonly<Record<DatabaseMethod, MigrationStrategy>>;
-  /** One opening per side, shared by concurrent callers; a failed opening is forgotten so a later call retries. */
-  readonly #connections: Partial<Record<Side, Promise<Result<Connection, MigrationError>>>> = {};
   #tools: PgTools | undefined;
   #running = false;
   #closed = false;
 
-  /** Validates the options; an invalid option surfaces as an `options` error from every method. */
+  /** Validates the options, whatever is passed; an invalid option surfaces as an `options` error from every method. */
   constructor(options: MigratorOptions) {
     super();
+    this.#redactor = new Redactor(secretsOf(options));
     const normalized = normalizeOptions(options);
-    this.#options = normalized.isOk() ? Object.freeze(normalized.value) : normalized.error;
-    this.#redactor = new Redactor(
-      normalized.isOk() ? [normalized.value.source.password, normalized.value.target.password] : passwordsOf(options),
-    );
-    this.#strategies = Object.freeze({
-      replication: new LogicalReplicationStrategy(),
-      pg_dump: new DumpRestoreStrategy(),
-    });
+    this.#context = normalized.isOk() ? this.#contextFor(Object.freeze(normalized.value)) : normalized.error;
   }
 
   /**
@@ -85,115 +73,107 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * `database-missing`); problems found are checks in the report.
    */
   preflight(): ResultAsync<PreflightReport, MigrationError> {
-    return this.#ready()
-      .andThen((options) => this.#preflight(options))
-      .map(({ report }) => report);
+    return this.#call((context) => runPreflight(context).map(({ report }) => report));
   }
 
   /**
    * Migrates every selected database. Resolves once every dump is `done` and
    * every replication `syncing` (or failed: per-database failures are in the
-   * status, not an error). Errors only when nothing can start: unreachable
+   * status, not an error). Errors when nothing can start — unreachable
    * clusters, a failed cluster-wide check (`preflight`), roles that cannot be
-   * copied (`schema`), or another migration running on the destination (`busy`).
+   * copied (`schema`), another migration running on the destination cluster
+   * (`busy`) — and with `connection` when a cluster goes away mid-run.
    * Running it again never copies a database twice: finished ones are kept,
    * replicating ones resumed, unfinished ones this migration created redone.
    */
   migrate(): ResultAsync<MigrationStatus, MigrationError> {
     if (this.#running) return errAsync(migrationError('busy', 'migrate() is already running on this Migrator'));
-    this.#running = true;
-    return this.#ready()
-      .andThen((options) =>
-        this.#connection('target').andThen((target) =>
-          this.#locked(target, () => this.#migrate(options, target)),
-        ),
-      )
-      .andThen(() => this.status())
-      .andTee(() => {
-        this.#running = false;
-      })
-      .orTee(() => {
-        this.#running = false;
-      });
+    return this.#call((context) => {
+      this.#running = true;
+      return context.clusters
+        .of('target')
+        .andThen((target) => withLock(context, target, () => runMigration(context, target)))
+        .andThen(() => readStatus(context, { live: false }))
+        .andTee(() => (this.#running = false))
+        .orTee(() => (this.#running = false));
+    });
   }
 
   /**
-   * The migration's status, read from the destination: works from a process
-   * that never ran `migrate()`. A replication whose subscription vanished,
-   * and a database left `running` by a process that died, show as `failed`.
+   * The migration's status, read from the destination and checked against
+   * both clusters: works from a process that never ran `migrate()`. Keeps to
+   * the `databases`/`ignoreDatabases` options, and lists the databases they
+   * select that no run has started as `pending`.
    */
   status(): ResultAsync<MigrationStatus, MigrationError> {
-    return this.#ready().andThen((options) =>
-      this.#connection('target').andThen((target) =>
-        query(target, this.#redactor, 'internal', 'Reading the migration state', async (sql) => ({
-          records: await readStates(sql),
-          live: this.#running || (await isLocked(sql)),
-        })).andThen(({ records, live }) =>
-          ResultAsync.combine(records.map((record) => this.#observe(options, record, live))).map(summarize),
-        ),
-      ),
-    );
+    return this.#call((context) => readStatus(context, this.#running ? { live: true } : {}));
   }
 
   /**
-   * Ends the migration: syncs sequences, then removes the subscription, the
-   * replication slot and the publication of every replicated database, on
-   * both clusters. Refuses with `unsafe-stop` unless every dump is `done` and
-   * every replication `syncing`, or `force` is set. Safe to call twice.
+   * Ends the migration of the selected databases: waits until each replicated
+   * destination has applied what its source had written when the stop began,
+   * syncs sequences, then removes the subscription, the replication slot and
+   * the publication on both clusters. Refuses with `unsafe-stop` unless every
+   * dump is `done`, every replication `syncing` and caught up in time, or
+   * `force` is set. Safe to call twice.
    */
   stop(options: StopOptions = {}): ResultAsync<MigrationStatus, MigrationError> {
-    return this.status().andThen((status) => {
-      const unsafe = status.databases.filter(
-        (db) => !(db.status === 'done' || (db.method === 'replication' && db.status === 'syncing')),
-      );
-      if ((unsafe.length > 0 || this.#running) && !options.force) {
-        return errAsync(
-          migrationError(
-            'unsafe-stop',
-            this.#running
-              ? 'The migration is still running in this process'
-              : `Not every database is in a safe state: ${unsafe.map((db) => `${db.dbname} (${db.method} ${db.status})`).join(', ')}`,
-            {
-              hint: 'Wait for every dump to be done and every replication to be syncing, or call stop({ force: true }) to clean up anyway.',
-              reasons: unsafe.map((db) => `${db.dbname}: ${db.status}${db.error ? ` (${db.error})` : ''}`),
-            },
-          ),
-        );
+    if (this.#running) {
+      return errAsync(migrationError('unsafe-stop', 'The migration is still running in this process', { hint: 'Wait for migrate() to resolve.' }));
+    }
+    return this.#call((context) => {
+      const timeoutMs = options.timeoutMs ?? context.options.stopTimeoutMs;
+      if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
+        return errAsync(migrationError('options', `stop({ timeoutMs }) must be a number of milliseconds, got ${String(timeoutMs)}`));
       }
-      return this.#stopAll(status).andThen(() => this.status());
+      return context.clusters
+        .of('target')
+        .andThen((target) => withLock(context, target, () => runStop(context, target, { force: options.force === true, timeoutMs })))
+        .andThen(() => readStatus(context, { live: false }));
     });
   }
 
   /** Closes every connection. The Migrator cannot be used afterwards. */
   close(): ResultAsync<void, MigrationError> {
     this.#closed = true;
-    const pending = Object.values(this.#connections);
-    for (const side of Object.keys(this.#connections) as Side[]) delete this.#connections[side];
-    return ResultAsync.fromSafePromise(
-      Promise.all(pending.map((p) => p.then((result) => (result.isOk() ? closeConnection(result.value) : undefined)))).then(
-        () => undefined,
-      ),
-    );
+    const context = this.#context;
+    return 'kind' in context ? okAsync(undefined) : ResultAsync.fromSafePromise(context.clusters.closeAll());
   }
 
-  #ready(): ResultAsync<NormalizedOptions, MigrationError> {
+  /**
+   * Runs one public call: refuses on a closed Migrator or invalid options, and
+   * turns anything that escapes as a rejection into an `internal` error, so
+   * no call ever rejects.
+   */
+  #call<T>(run: (context: RunContext) => ResultAsync<T, MigrationError>): ResultAsync<T, MigrationError> {
     if (this.#closed) return errAsync(migrationError('options', 'This Migrator was closed', { hint: 'Create a new Migrator.' }));
-    const options = this.#options;
-    return 'kind' in options ? errAsync(options) : okAsync(options);
+    const context = this.#context;
+    if ('kind' in context) return errAsync(context);
+    let started: ResultAsync<T, MigrationError>;
+    try {
+      started = run(context);
+    } catch (error) {
+      return errAsync(this.#unexpected(error));
+    }
+    return new ResultAsync(Promise.resolve(started).catch((error: unknown) => err(this.#unexpected(error))));
   }
 
-  /** The cluster-level connection of one side, opened once and shared. */
-  #connection(side: Side): ResultAsync<Connection, MigrationError> {
-    const options = this.#options as NormalizedOptions;
-    const config = options[side];
-    const opening =
-      this.#connections[side] ??
-      Promise.resolve(openConnection(config, side, config.database, this.#redactor, { max: 3 })).then((result) => {
-        if (result.isErr()) delete this.#connections[side];
-        return result;
-      });
-    this.#connections[side] = opening;
-    return new ResultAsync(opening);
+  #unexpected(error: unknown): MigrationError {
+    this.#running = false;
+    return migrationError('internal', `Unexpected failure: ${this.#redactor.scrub(messageOf(error))}`, {
+      hint: 'This is a defect of the library; please report it with this message.',
+    });
+  }
+
+  #contextFor(options: NormalizedOptions): RunContext {
+    return {
+      options,
+      redactor: this.#redactor,
+      emit: (event) => this.#emit(event),
+      clusters: new ClusterConnections(options, this.#redactor),
+      strategies: Object.freeze({ replication: new LogicalReplicationStrategy(), pg_dump: new DumpRestoreStrategy() }),
+      tools: () => this.#findTools(options),
+    };
   }
 
   #findTools(options: NormalizedOptions): ResultAsync<PgTools, MigrationError> {
@@ -201,196 +181,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return findTools(options.pgBinDir).map((tools) => {
       this.#tools = tools;
       return tools;
-    });
-  }
-
-  #preflight(options: NormalizedOptions): ResultAsync<{ report: PreflightReport; facts: PreflightFacts }, MigrationError> {
-    return this.#connection('source').andThen((source) =>
-      this.#connection('target').andThen((target) =>
-        this.#findTools(options)
-          .orElse((error) => okAsync(error))
-          .andThen((tools) =>
-            query(target, this.#redactor, 'internal', 'Reading the migration state', readStates).andThen((previous) =>
-              gatherFacts({ options, redactor: this.#redactor, source, target, tools, previous }),
-            ),
-          )
-          .map((facts) => {
-            const report = judge(facts);
-            for (const check of report.checks) this.#emit({ type: 'check', check });
-            return { report, facts };
-          }),
-      ),
-    );
-  }
-
-  /** Runs `work` holding the destination's migration lock, so two migrations never interleave. */
-  #locked<T>(target: Connection, work: () => ResultAsync<T, MigrationError>): ResultAsync<T, MigrationError> {
-    return ResultAsync.fromPromise(
-      (async () => {
-        const session = await target.sql.reserve();
-        try {
-          if (!(await tryLock(session))) {
-            session.release();
-            return undefined;
-          }
-          // Under the lock: two runs creating the state table at once would collide.
-          await ensureStateTable(session);
-          return session;
-        } catch (error) {
-          await unlock(session).catch(() => undefined);
-          session.release();
-          throw error;
-        }
-      })(),
-      (error) => migrationError('internal', `Cannot prepare the migration state on the destination: ${this.#redactor.scrub(String(error))}`, { side: 'target' }),
-    ).andThen((session) => {
-      if (!session) {
-        return errAsync(
-          migrationError('busy', 'Another migration is running against this destination', {
-            side: 'target',
-            hint: 'Wait for it to finish, or check status() for its progress.',
-          }),
-        );
-      }
-      const release = (): Promise<void> => unlock(session).catch(() => undefined).finally(() => session.release());
-      return work().andTee(release).orTee(release);
-    });
-  }
-
-  #migrate(options: NormalizedOptions, target: Connection): ResultAsync<void, MigrationError> {
-    return this.#preflight(options).andThen(({ report, facts }) => {
-      // What blocks only replication fails the databases that need it, each with its reasons, below.
-      const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined && c.blocks === 'migration');
-      if (clusterFailures.length > 0) {
-        return errAsync(
-          migrationError('preflight', `Preflight failed: ${clusterFailures.map((c) => c.message).join('; ')}`, {
-            reasons: clusterFailures.map((c) => (c.hint ? `${c.message} (${c.hint})` : c.message)),
-            ...(clusterFailures[0]?.hint ? { hint: clusterFailures[0].hint } : {}),
-          }),
-        );
-      }
-      this.#emit({ type: 'plan', databases: report.databases });
-      const work: DatabaseWork[] = report.databases.map((plan) => {
-        const db = facts.databases.find((d) => d.info.name === plan.dbname);
-        return {
-          info: db!.info,
-          method: plan.method ?? (options.method === 'dump' || plan.replicationBlockers.length > 0 ? 'pg_dump' : 'replication'),
-          fallbackReasons: plan.replicationBlockers,
-          blockers: plan.blockers,
-          previous: db?.previous,
-        };
-      });
-      // A database an earlier run finished stays as it is, whatever has changed since.
-      const open = work.filter((w) => w.previous?.status !== 'done');
-      const blocked = open.filter((w) => w.blockers.length > 0);
-      const pending = open.filter((w) => w.blockers.length === 0);
-      const emit = (event: MigrationEvent): void => this.#emit(event);
-      const recorded = ResultAsync.fromSafePromise(
-        forEachLimited(blocked, 1, (item) => failBlockedDatabase({ targetCluster: target, redactor: this.#redactor, emit }, item)),
-      );
-      if (pending.length === 0) return recorded;
-      return recorded
-        .andThen(() => this.#connection('source'))
-        .andThen((source) =>
-          this.#findTools(options).andThen((tools) => {
-            const schemaSync = this.#schemaSync(options, tools);
-            return schemaSync.copyRoles(source, target, facts.source.rights.superuser).map((roles) => ({ roles, schemaSync }));
-          }),
-        )
-        .andThen(({ roles, schemaSync }) => {
-          const context: DatabaseMigrationContext = {
-            options,
-            redactor: this.#redactor,
-            emit,
-            targetCluster: target,
-            schemaSync,
-            strategies: this.#strategies,
-            noOwner: roles.missing.length > 0,
-          };
-          // One database at a time: each already copies `jobs` tables at once.
-          return ResultAsync.fromSafePromise(forEachLimited(pending, 1, (item) => migrateDatabase(context, item)));
-        });
-    });
-  }
-
-  #schemaSync(options: NormalizedOptions, tools: PgTools): SchemaSync {
-    return new SchemaSync({
-      tools,
-      source: options.source,
-      target: options.target,
-      redactor: this.#redactor,
-      emit: (event) => this.#emit(event),
-      jobs: options.jobs,
-    });
-  }
-
-  /** A recorded state checked against the clusters: a `syncing` database must still have its subscription. */
-  #observe(options: NormalizedOptions, record: DatabaseRecord, live: boolean): ResultAsync<DatabaseStatus, MigrationError> {
-    const base: DatabaseStatus = {
-      dbname: record.dbname,
-      method: record.method,
-      status: record.status,
-      error: record.error,
-      fallbackReasons: record.fallbackReasons,
-      startedAt: record.startedAt,
-      updatedAt: record.updatedAt,
-    };
-    if (record.status === 'running' && !live) {
-      return okAsync({ ...base, status: 'failed', error: 'Interrupted before it finished; run migrate() again to redo or resume it' });
-    }
-    if (record.method !== 'replication' || record.status !== 'syncing') return okAsync(base);
-    return openConnection(options.target, 'target', record.dbname, this.#redactor, { max: 1 })
-      .andThen((db) =>
-        query(db, this.#redactor, 'internal', 'Checking the subscription', (sql) => findSubscription(sql, replicationName(record.dbname)))
-          .andTee(() => closeConnection(db))
-          .orTee(() => closeConnection(db)),
-      )
-      .map((subscription): DatabaseStatus => {
-        if (!subscription) return { ...base, status: 'failed', error: 'The subscription is missing on the destination' };
-        if (!subscription.enabled) return { ...base, status: 'failed', error: 'The subscription is disabled on the destination' };
-        return base;
-      })
-      .orElse((error) => okAsync<DatabaseStatus, MigrationError>({ ...base, status: 'failed', error: describeError(error) }));
-  }
-
-  #stopAll(status: MigrationStatus): ResultAsync<void, MigrationError> {
-    const options = this.#options as NormalizedOptions;
-    const context = { options, redactor: this.#redactor, emit: (event: MigrationEvent) => this.#emit(event) };
-    return this.#connection('target').andThen((target) => {
-      const stopOne = (db: DatabaseStatus): ResultAsync<void, MigrationError> =>
-        withJob(context, db.dbname, (job) => this.#strategies[db.method].stop(job))
-          // A database never created on the destination holds no subscription; its source side was cleaned when it failed.
-          .orElse((error) => (error.kind === 'database-missing' && error.side === 'target' ? okAsync(undefined) : errAsync(error)))
-          .andThen(() =>
-          query(target, this.#redactor, 'internal', 'Recording the stop', () =>
-            recordStatus(
-              target.sql,
-              db.dbname,
-              db.status === 'syncing' || db.status === 'done' ? 'done' : 'failed',
-              db.status === 'syncing' || db.status === 'done' ? null : db.error ?? 'Stopped before it finished',
-            ),
-          ),
-        );
-      const replicated = status.databases.filter((db) => db.method === 'replication');
-      return ResultAsync.fromSafePromise(
-        (async () => {
-          const errors: MigrationError[] = [];
-          for (const db of replicated) {
-            const result = await stopOne(db);
-            if (result.isErr()) errors.push(result.error);
-          }
-          return errors;
-        })(),
-      ).andThen((errors) => {
-        const [first] = errors;
-        if (!first) return okAsync(undefined);
-        return errAsync(
-          migrationError('replication', `Stopping failed for ${errors.length} database(s): ${errors.map((e) => e.message).join('; ')}`, {
-            reasons: errors.map(describeError),
-            ...(first.hint ? { hint: first.hint } : {}),
-          }),
-        );
-      });
     });
   }
 
@@ -403,18 +193,4 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       // Listener errors belong to the host.
     }
   }
-}
-
-function passwordsOf(options: MigratorOptions): (string | undefined)[] {
-  const fromInput = (input: MigratorOptions['source']): string | undefined => {
-    if (typeof input === 'object' && input !== null) return input.password;
-    const match = typeof input === 'string' ? /^[^:]+:\/\/[^:@/]*:([^@]*)@/.exec(input) : null;
-    if (!match?.[1]) return undefined;
-    try {
-      return decodeURIComponent(match[1]);
-    } catch {
-      return match[1];
-    }
-  };
-  return [fromInput(options.source), fromInput(options.target)];
 }

@@ -64,6 +64,12 @@ export interface MigratorOptions {
   readonly syncTimeoutMs?: number;
   /** How often replication progress is polled (default 500 ms). */
   readonly pollIntervalMs?: number;
+  /** Fill destination databases that already hold user objects instead of refusing them with `target-not-empty` (default false). */
+  readonly allowNonEmptyTarget?: boolean;
+  /** A replication whose lag passes this many bytes is reported failed (default 1 GiB). */
+  readonly maxLagBytes?: number;
+  /** How long stop() waits for the destination to apply everything the source had written when stop began (default 5 minutes). */
+  readonly stopTimeoutMs?: number;
 }
 
 /** A connection after normalisation: every field known, the password kept apart from anything printable. */
@@ -90,12 +96,20 @@ export interface NormalizedOptions {
   readonly jobs: number;
   readonly syncTimeoutMs: number;
   readonly pollIntervalMs: number;
+  readonly allowNonEmptyTarget: boolean;
+  readonly maxLagBytes: number;
+  readonly stopTimeoutMs: number;
 }
 
 const SIX_HOURS = 6 * 60 * 60 * 1000;
 
 /** Validates and normalises {@link MigratorOptions}; never throws. */
-export function normalizeOptions(options: MigratorOptions): Result<NormalizedOptions, MigrationError> {
+export function normalizeOptions(input: unknown): Result<NormalizedOptions, MigrationError> {
+  if (typeof input !== 'object' || input === null) return err(migrationError('options', 'The options must be an object with source and target'));
+  const options = input as MigratorOptions;
+  if (options.databases !== undefined && (!Array.isArray(options.databases) || !options.databases.every((d) => typeof d === 'string'))) {
+    return err(migrationError('options', 'options.databases must be an array of database names'));
+  }
   const method = options.method ?? 'auto';
   if (!['auto', 'replication', 'dump'].includes(method)) {
     return err(
@@ -130,6 +144,9 @@ export function normalizeOptions(options: MigratorOptions): Result<NormalizedOpt
     jobs,
     syncTimeoutMs: options.syncTimeoutMs ?? SIX_HOURS,
     pollIntervalMs: options.pollIntervalMs ?? 500,
+    allowNonEmptyTarget: options.allowNonEmptyTarget ?? false,
+    maxLagBytes: options.maxLagBytes ?? 1024 ** 3,
+    stopTimeoutMs: options.stopTimeoutMs ?? 5 * 60 * 1000,
   });
 }
 
@@ -229,4 +246,31 @@ function toPort(value: number | string | undefined, side: 'source' | 'target'): 
 export function describeConnection(config: ConnectionConfig, database: string = config.database): string {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return `${config.username}@${host}:${config.port}/${database}`;
+}
+
+/** The passwords in whatever was passed as options, for the redactor; never throws. */
+export function secretsOf(input: unknown): string[] {
+  const fromInput = (value: unknown): string | undefined => {
+    try {
+      if (typeof value === 'object' && value !== null) {
+        const password = (value as { password?: unknown }).password;
+        return typeof password === 'string' ? password : undefined;
+      }
+      const match = typeof value === 'string' ? /^[^:]+:\/\/[^:@/]*:([^@]*)@/.exec(value) : null;
+      if (!match?.[1]) return undefined;
+      try {
+        return decodeURIComponent(match[1]);
+      } catch {
+        return match[1];
+      }
+    } catch {
+      return undefined;
+    }
+  };
+  try {
+    const options = (typeof input === 'object' && input !== null ? input : {}) as { source?: unknown; target?: unknown };
+    return [fromInput(options.source), fromInput(options.target)].filter((s): s is string => s !== undefined);
+  } catch {
+    return [];
+  }
 }

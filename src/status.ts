@@ -4,17 +4,28 @@
  *
  * @module
  */
+import type { MigrationErrorKind } from './errors.js';
 
 /** How a database's data moved: the service's names. */
 export type DatabaseMethod = 'replication' | 'pg_dump';
 
 /**
- * `running` while schema or data move; `done` once a dump is copied (or a
- * replication was stopped after it synced); `syncing` while the destination
- * follows the source with every table ready and its rows there; `failed`
- * with `error` set.
+ * `pending` while planned and not started; `running` while schema or data
+ * move; `done` once a dump is copied (or a replication was stopped after the
+ * destination caught up); `syncing` while the destination follows the source
+ * with every table ready, its rows there and the replication healthy;
+ * `failed` with `error` set. `STATE_MEANINGS` in the state lifecycle says
+ * each in full.
  */
-export type DatabaseState = 'running' | 'syncing' | 'done' | 'failed';
+export type DatabaseState = 'pending' | 'running' | 'syncing' | 'done' | 'failed';
+
+/** How far a replicated destination is behind its source. */
+export interface ReplicationLag {
+  /** WAL the source has written that the destination has not confirmed applying; `null` when unknown. */
+  readonly bytes: number | null;
+  /** How long ago the destination was where it is; `null` when unknown. */
+  readonly seconds: number | null;
+}
 
 /** One database's migration. */
 export interface DatabaseStatus {
@@ -22,6 +33,10 @@ export interface DatabaseStatus {
   readonly method: DatabaseMethod;
   readonly status: DatabaseState;
   readonly error: string | null;
+  /** The kind of the failure, when `status` is `failed`. */
+  readonly errorKind?: MigrationErrorKind | null;
+  /** For a replicated database, its lag when status was read. */
+  readonly lag?: ReplicationLag;
   /** Why replication was not used, when the method fell back to pg_dump. */
   readonly fallbackReasons: readonly string[];
   readonly startedAt: string | null;
@@ -30,8 +45,11 @@ export interface DatabaseStatus {
 
 /** The whole migration: every database plus the overall verdict. */
 export interface MigrationStatus {
-  /** `failed` if any database failed, `running` while any runs, else `done` (also when there are no databases). */
-  readonly status: 'running' | 'done' | 'failed';
+  /**
+   * `failed` if any database failed, `running` while any runs, `pending` while
+   * any is planned but not started (or nothing was ever migrated), else `done`.
+   */
+  readonly status: 'pending' | 'running' | 'done' | 'failed';
   /** The databases' common method, or `''` when they differ or there are none. */
   readonly method: DatabaseMethod | '';
   /** The first database error, for the overall line. */
@@ -57,7 +75,13 @@ export function summarize(databases: readonly DatabaseStatus[]): MigrationStatus
   const methods = new Set(sorted.map((d) => d.method));
   const [only] = [...methods];
   return {
-    status: failed ? 'failed' : sorted.some((d) => d.status === 'running') ? 'running' : 'done',
+    status: failed
+      ? 'failed'
+      : sorted.some((d) => d.status === 'running')
+        ? 'running'
+        : sorted.length === 0 || sorted.some((d) => d.status === 'pending')
+          ? 'pending'
+          : 'done',
     method: methods.size === 1 && only ? only : '',
     error: failed ? `${failed.dbname}: ${failed.error ?? 'failed'}` : null,
     databases: sorted,

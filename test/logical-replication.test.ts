@@ -80,7 +80,7 @@ describe('logical replication from PostgreSQL 15 to 17', () => {
 
   it('reports the same status to another process that never ran migrate()', async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/print-status.ts', import.meta.url))], {
-      env: { ...process.env, TARGET_URI: target.uri() },
+      env: { ...process.env, SOURCE_URI: source.uri(), TARGET_URI: target.uri() },
     });
     expect(JSON.parse(stdout)).toEqual({
       migration: { error: null, method: '', status: 'done' },

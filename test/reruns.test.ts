@@ -27,7 +27,7 @@ describe('running against a destination that is not fresh', () => {
     const status = (await m.migrate())._unsafeUnwrap();
     await m.close();
     expect(status.databases).toEqual([
-      expect.objectContaining({ dbname: 'occupied', status: 'failed', error: expect.stringContaining('already has tables') }),
+      expect.objectContaining({ dbname: 'occupied', status: 'failed', error: expect.stringContaining('is not empty: it holds table public.precious') }),
     ]);
     const rows = await target.sql('occupied')`select id from precious order by id`;
     expect(rows.map((r) => r.id)).toEqual([1, 2]);

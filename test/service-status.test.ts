@@ -34,7 +34,11 @@ describe('the service status shape', () => {
     expect(failed.error).toBe('b: boom');
   });
 
-  it('is done with an empty method when there is nothing to migrate', () => {
-    expect(toServiceResponse(summarize([]))).toEqual({ migration: { error: null, method: '', status: 'done' }, migration_detail: [] });
+  it('is pending, not done, when nothing was ever migrated', () => {
+    expect(toServiceResponse(summarize([]))).toEqual({ migration: { error: null, method: '', status: 'pending' }, migration_detail: [] });
+  });
+
+  it('is pending while a planned database has not started, though the others are done', () => {
+    expect(summarize([db('a', 'pg_dump', 'done'), db('b', 'replication', 'pending')]).status).toBe('pending');
   });
 });

@@ -11,6 +11,7 @@ import type { ReplicationUsage } from '../pg/queries/replication-usage.js';
 import type { RoleRights } from '../pg/queries/role-rights.js';
 import type { ServerSettings } from '../pg/queries/server-settings.js';
 import type { PgTools } from '../pg/tools.js';
+import type { TargetDatabase } from '../state/decide.js';
 import type { DatabaseRecord } from '../state/state-store.js';
 import type { CheckSubject } from './report.js';
 
@@ -30,18 +31,16 @@ export interface DatabaseFacts {
   readonly tablesWithoutIdentity: readonly string[];
   readonly unloggedTables: readonly string[];
   readonly largeObjects: number;
-  readonly target: {
-    readonly exists: boolean;
-    readonly hasUserTables: boolean;
-  };
+  /** The destination database of the same name, as it is now. */
+  readonly target: TargetDatabase;
   /** What an earlier run recorded for this database, if anything. */
   readonly previous: DatabaseRecord | undefined;
-  /** An earlier run's subscription still exists on the destination. */
-  readonly subscriptionExists: boolean;
 }
 
 export interface PreflightFacts {
   readonly method: MethodOption;
+  /** The caller lets the migration fill destination databases that hold objects. */
+  readonly allowNonEmptyTarget: boolean;
   readonly source: ClusterFacts;
   readonly target: TargetFacts;
   readonly tools: PgTools | MigrationError;

@@ -16,9 +16,12 @@ import { findSubscription } from '../pg/queries/replication.js';
 import { replicationUsage } from '../pg/queries/replication-usage.js';
 import { roleRights } from '../pg/queries/role-rights.js';
 import { serverSettings } from '../pg/queries/server-settings.js';
-import { hasUserTables, listTables } from '../pg/queries/tables.js';
+import { listTables } from '../pg/queries/tables.js';
+import { userObjects } from '../pg/queries/user-objects.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
+import type { TargetDatabase } from '../state/decide.js';
+import { decisionFor } from './decision.js';
 import { STATE_SCHEMA, type DatabaseRecord } from '../state/state-store.js';
 import type { DatabaseMethod } from '../status.js';
 import { OBJECT_PREFIX, replicationName } from '../strategies/replication/names.js';
@@ -30,7 +33,8 @@ import { replicaIdentity } from './checks/replica-identity.js';
 import { unreplicatedData } from './checks/unreplicated-data.js';
 import { replicationCapacity } from './checks/replication-capacity.js';
 import { serverVersions } from './checks/server-versions.js';
-import { targetDatabases } from './checks/target-databases.js';
+import { requestedDatabases } from './checks/requested-databases.js';
+import { targetDatabase } from './checks/target-database.js';
 import { walLevel } from './checks/wal-level.js';
 import type { Check, ClusterFacts, DatabaseFacts, Finding, PreflightFacts } from './facts.js';
 import type { CheckResult, DatabasePlan, PreflightReport } from './report.js';
@@ -43,7 +47,8 @@ export const CHECKS: readonly Check[] = [
   walLevel,
   privileges,
   replicationCapacity,
-  targetDatabases,
+  requestedDatabases,
+  targetDatabase,
   extensions,
   replicaIdentity,
   unreplicatedData,
@@ -82,6 +87,7 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
         return databaseFacts(input, selected).map(
           (databases): PreflightFacts => ({
             method: options.method,
+            allowNonEmptyTarget: options.allowNonEmptyTarget,
             source: sourceFacts,
             target: targetFacts,
             tools: input.tools,
@@ -93,7 +99,11 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
     );
 }
 
-function selectDatabases(all: readonly DatabaseInfo[], options: NormalizedOptions): { selected: DatabaseInfo[]; unknown: string[] } {
+/** The source databases the options select, and the asked-for names the source lacks. */
+export function selectDatabases(
+  all: readonly DatabaseInfo[],
+  options: Pick<NormalizedOptions, 'databases' | 'ignoreDatabases'>,
+): { selected: DatabaseInfo[]; unknown: string[] } {
   const ignored = new Set(options.ignoreDatabases);
   const wanted = options.databases ? new Set(options.databases) : undefined;
   const selected = all.filter((db) => !ignored.has(db.name) && (!wanted || wanted.has(db.name)));
@@ -129,8 +139,7 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
     results[index] = {
       info,
       ...sourceFacts.value,
-      target: targetFacts.value.target,
-      subscriptionExists: targetFacts.value.subscriptionExists,
+      target: targetFacts.value,
       previous: input.previous.find((p) => p.dbname === info.name),
     };
   });
@@ -139,18 +148,19 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
   );
 }
 
-function inspectTarget(
-  input: PreflightInput,
-  dbname: string,
-): ResultAsync<{ target: DatabaseFacts['target']; subscriptionExists: boolean }, MigrationError> {
+/** The destination database of that name: its identity, what it holds, and whether our subscription is in it. */
+function inspectTarget(input: PreflightInput, dbname: string): ResultAsync<TargetDatabase, MigrationError> {
   const { options, redactor, target } = input;
-  return query(target, redactor, 'preflight', 'Looking for the database', async (sql) =>
-    (await sql`select 1 from pg_database where datname = ${dbname}`).length > 0,
-  ).andThen((exists) => {
-    if (!exists) return okAsync({ target: { exists, hasUserTables: false }, subscriptionExists: false });
+  return query(target, redactor, 'preflight', 'Looking for the database', async (sql) => {
+    const [row] = await sql<{ oid: number }[]>`select oid::bigint::float8 as oid from pg_database where datname = ${dbname}`;
+    return row ? Number(row.oid) : null;
+  }).andThen((oid) => {
+    if (oid === null) return okAsync({ exists: false, oid: null, occupants: [], subscriptionExists: false });
     return openConnection(options.target, 'target', dbname, redactor, { max: 1 }).andThen((db) =>
       query(db, redactor, 'preflight', 'Inspecting the destination database', async (sql) => ({
-        target: { exists, hasUserTables: await hasUserTables(sql, STATE_SCHEMA) },
+        exists: true,
+        oid,
+        occupants: await userObjects(sql, STATE_SCHEMA),
         subscriptionExists: (await findSubscription(sql, replicationName(dbname))) !== undefined,
       })).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),
     );
@@ -211,8 +221,9 @@ function planDatabase(db: DatabaseFacts, findings: readonly Finding[], facts: Pr
   const applies = (f: Finding): boolean => !f.ok && (f.database === undefined || f.database === db.info.name);
   const replicationBlockers = findings.filter((f) => applies(f) && f.blocks === 'replication').map((f) => f.message);
   const blockers = findings.filter((f) => applies(f) && f.blocks === 'migration').map((f) => f.message);
+  const decision = decisionFor(db, facts);
   // A database an earlier run finished or is replicating keeps its method.
-  const settled = db.previous && (db.previous.status === 'done' || db.subscriptionExists) ? db.previous.method : undefined;
+  const settled = decision.action === 'keep' || decision.action === 'resume' ? decision.method : undefined;
   let method: DatabaseMethod;
   if (settled) method = settled;
   else if (facts.method === 'dump') method = 'pg_dump';
@@ -223,6 +234,7 @@ function planDatabase(db: DatabaseFacts, findings: readonly Finding[], facts: Pr
   return {
     dbname: db.info.name,
     method: blockers.length > 0 ? null : method,
+    action: decision.action,
     replicationBlockers: method === 'replication' ? [] : replicationBlockers,
     blockers,
   };

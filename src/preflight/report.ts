@@ -37,6 +37,13 @@ export interface DatabasePlan {
   readonly dbname: string;
   /** The method it will use; `null` when nothing can migrate it. */
   readonly method: DatabaseMethod | null;
+  /**
+   * What the run does with it: `create` the destination database, `fill` an
+   * existing empty one, `keep` a finished one, `resume` its replication,
+   * `redo` an unfinished attempt in a database this migration created, or
+   * `refuse` (see `blockers`).
+   */
+  readonly action: 'create' | 'fill' | 'keep' | 'resume' | 'redo' | 'refuse';
   /** Why replication cannot be used (the fallback's reasons); empty when it can. */
   readonly replicationBlockers: readonly string[];
   /** Why the database cannot be migrated at all under the chosen `method` option. */

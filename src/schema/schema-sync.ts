@@ -10,7 +10,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { query, toCause, type Connection } from '../pg/connect.js';
-import { databaseExists, type DatabaseInfo } from '../pg/queries/databases.js';
+import type { DatabaseInfo } from '../pg/queries/databases.js';
 import { runTool, type PgTools } from '../pg/tools.js';
 import type { ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
@@ -113,22 +113,15 @@ export class SchemaSync {
     });
   }
 
-  /** Creates the database on the destination unless it exists; says whether it created it. */
-  ensureDatabase(targetCluster: Connection, info: DatabaseInfo): ResultAsync<boolean, MigrationError> {
+  /** Creates the database on the destination the way the source has it; returns its OID. */
+  createDatabase(targetCluster: Connection, info: DatabaseInfo): ResultAsync<number, MigrationError> {
     const { redactor, emit } = this.#context;
     return query(targetCluster, redactor, 'schema', `Creating database "${info.name}"`, async (sql) => {
-      if (await databaseExists(sql, info.name)) return false;
       const owner = await sql`select 1 from pg_roles where rolname = ${info.owner}`;
-      await createDatabase(sql, info, owner.length > 0);
-      return true;
-    }).map((created) => {
-      emit({
-        type: 'schema',
-        step: 'database',
-        dbname: info.name,
-        detail: created ? `created (${info.encoding}, ${info.collate})` : 'already exists',
-      });
-      return created;
+      return createDatabase(sql, info, owner.length > 0);
+    }).map((oid) => {
+      emit({ type: 'schema', step: 'database', dbname: info.name, detail: `created (${info.encoding}, ${info.collate})` });
+      return oid;
     });
   }
 

@@ -1,36 +1,57 @@
 /**
  * The migration's memory, kept on the destination in the target connection's
  * database, so `status()` and `stop()` work from any process and a re-run
- * knows what an earlier one did.
+ * knows what an earlier one did. A record is bound to identities, never to a
+ * name alone: which source cluster and database it copies, and which
+ * destination database (by OID) it filled and whether it created it.
+ *
+ * Every change of state goes through {@link recordState}, which applies it
+ * only from a state {@link canTransition} allows, in one statement.
  *
  * @module
  */
 import type { Sql } from 'postgres';
-import type { DatabaseMethod, DatabaseState } from '../status.js';
+import type { MigrationErrorKind } from '../errors.js';
+import type { DatabaseMethod } from '../status.js';
+import { statesLeadingTo, type RecordedState } from './lifecycle.js';
 
 /** The schema holding the state; preflight's "is the target empty" looks past it. */
 export const STATE_SCHEMA = 'datalakehouse_migrate';
+
+/** Which source database a record copies. */
+export interface SourceIdentity {
+  /** The source cluster's `system_identifier`; `null` where the role may not read it. */
+  readonly systemId: string | null;
+  readonly databaseOid: number;
+}
 
 /** One database's row. */
 export interface DatabaseRecord {
   readonly dbname: string;
   readonly method: DatabaseMethod;
-  readonly status: DatabaseState;
+  readonly status: RecordedState;
   readonly error: string | null;
+  readonly errorKind: MigrationErrorKind | null;
   readonly fallbackReasons: readonly string[];
-  /** True when this migration created the database, so a failed attempt may drop it. */
+  /** The source it copies; `null` for a record that never started (or one written before identities were kept). */
+  readonly source: SourceIdentity | null;
+  /** The destination database it fills, by OID; `null` when it never got one. */
+  readonly targetOid: number | null;
+  /** True when this migration created that destination database, so an unfinished attempt may drop it. */
   readonly createdDatabase: boolean;
+  /** Apply and sync errors the subscription had when it became `syncing`; errors beyond it are news. */
+  readonly applyErrorsBaseline: number;
   readonly startedAt: string | null;
   readonly updatedAt: string | null;
 }
 
-/** Key of the advisory lock that keeps two migrations off one destination. */
-const LOCK_KEY = 0x646c6820; // "dlh "
+const TABLE = `${STATE_SCHEMA}.database_state`;
 
+/** Creates the state table, or brings one an older version made up to date. */
 export async function ensureStateTable(sql: Sql): Promise<void> {
   await sql.unsafe(`
     create schema if not exists ${STATE_SCHEMA};
-    create table if not exists ${STATE_SCHEMA}.database_state (
+    create table if not exists ${TABLE} (
       dbname text primary key,
       method text not null check (method in ('replication', 'pg_dump')),
       status text not null check (status in ('running', 'syncing', 'done', 'failed')),
@@ -39,100 +60,127 @@ export async function ensureStateTable(sql: Sql): Promise<void> {
       created_database boolean not null default false,
       started_at timestamptz not null default now(),
       updated_at timestamptz not null default now()
-    )`).simple();
+    );
+    alter table ${TABLE}
+      add column if not exists error_kind text,
+      add column if not exists source_system_id text,
+      add column if not exists source_database_oid bigint,
+      add column if not exists target_database_oid bigint,
+      add column if not exists apply_errors_baseline bigint not null default 0`).simple();
+}
+
+interface Row {
+  dbname: string;
+  method: DatabaseMethod;
+  status: RecordedState;
+  error: string | null;
+  error_kind: MigrationErrorKind | null;
+  fallback_reasons: string[];
+  created_database: boolean;
+  source_system_id: string | null;
+  source_database_oid: string | null;
+  target_database_oid: string | null;
+  apply_errors_baseline: string | null;
+  started_at: Date;
+  updated_at: Date;
 }
 
 export async function readStates(sql: Sql): Promise<DatabaseRecord[]> {
-  const [exists] = await sql<{ present: boolean }[]>`
-    select to_regclass(${`${STATE_SCHEMA}.database_state`}) is not null as present`;
+  const [exists] = await sql<{ present: boolean }[]>`select to_regclass(${TABLE}) is not null as present`;
   if (!exists?.present) return [];
-  const rows = await sql<
-    {
-      dbname: string;
-      method: DatabaseMethod;
-      status: DatabaseState;
-      error: string | null;
-      fallback_reasons: string[];
-      created_database: boolean;
-      started_at: Date;
-      updated_at: Date;
-    }[]
-  >`select * from ${sql(STATE_SCHEMA)}.database_state order by dbname`;
-  return rows.map((r) => ({
+  // to_jsonb: a table an older version made lacks the identity columns until the next migrate() adds them.
+  const rows = await sql<{ row: Row }[]>`
+    select to_jsonb(s) as row from ${sql(STATE_SCHEMA)}.database_state s order by dbname`;
+  return rows.map(({ row: r }) => ({
     dbname: r.dbname,
     method: r.method,
     status: r.status,
     error: r.error,
+    errorKind: r.error_kind ?? null,
     fallbackReasons: r.fallback_reasons,
-    createdDatabase: r.created_database,
-    startedAt: r.started_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
+    source:
+      r.source_database_oid !== null && r.source_database_oid !== undefined
+        ? { systemId: r.source_system_id ?? null, databaseOid: Number(r.source_database_oid) }
+        : null,
+    targetOid: r.target_database_oid !== null && r.target_database_oid !== undefined ? Number(r.target_database_oid) : null,
+    // An older record never said which database it created: without that proof nothing is dropped.
+    createdDatabase: r.created_database && r.target_database_oid !== null && r.target_database_oid !== undefined,
+    applyErrorsBaseline: Number(r.apply_errors_baseline ?? 0),
+    startedAt: new Date(r.started_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
   }));
 }
 
-/** Records that a database's migration starts (or starts over). */
-export async function recordStart(
-  sql: Sql,
-  dbname: string,
-  method: DatabaseMethod,
-  fallbackReasons: readonly string[],
-  createdDatabase: boolean,
-): Promise<void> {
-  await sql`
-    insert into ${sql(STATE_SCHEMA)}.database_state
-      (dbname, method, status, error, fallback_reasons, created_database)
-    values (${dbname}, ${method}, 'running', null, ${sql.array([...fallbackReasons])}, ${createdDatabase})
-    on conflict (dbname) do update set
-      method = excluded.method, status = 'running', error = null,
-      fallback_reasons = excluded.fallback_reasons,
-      created_database = database_state.created_database or excluded.created_database,
-      started_at = now(), updated_at = now()`;
+/** What a run starting (or starting over) a database binds its record to. */
+export interface StartRecord {
+  readonly dbname: string;
+  readonly method: DatabaseMethod;
+  readonly fallbackReasons: readonly string[];
+  readonly source: SourceIdentity;
+  readonly targetOid: number;
+  readonly createdDatabase: boolean;
 }
 
-export async function recordStatus(
-  sql: Sql,
-  dbname: string,
-  status: DatabaseState,
-  error: string | null = null,
-): Promise<void> {
-  await sql`
-    update ${sql(STATE_SCHEMA)}.database_state
-    set status = ${status}, error = ${error}, updated_at = now()
-    where dbname = ${dbname}`;
+/** Records that a database's migration starts afresh, bound to the source and destination it moves between. */
+export async function recordStart(sql: Sql, start: StartRecord): Promise<void> {
+  const from = statesLeadingTo('running');
+  const rows = await sql`
+    insert into ${sql(STATE_SCHEMA)}.database_state as s
+      (dbname, method, status, error, error_kind, fallback_reasons, created_database,
+       source_system_id, source_database_oid, target_database_oid, apply_errors_baseline)
+    values (${start.dbname}, ${start.method}, 'running', null, null, ${sql.array([...start.fallbackReasons])},
+            ${start.createdDatabase}, ${start.source.systemId}, ${start.source.databaseOid}, ${start.targetOid}, 0)
+    on conflict (dbname) do update set
+      method = excluded.method, status = 'running', error = null, error_kind = null,
+      fallback_reasons = excluded.fallback_reasons, created_database = excluded.created_database,
+      source_system_id = excluded.source_system_id, source_database_oid = excluded.source_database_oid,
+      target_database_oid = excluded.target_database_oid, apply_errors_baseline = 0,
+      started_at = now(), updated_at = now()
+    where s.status = any(${sql.array(from)}::text[])
+    returning 1`;
+  if (rows.length === 0) throw new Error(`The state of "${start.dbname}" may not start over from where it is`);
+}
+
+/** A change of state, with its error when it failed. */
+export interface StateChange {
+  readonly status: RecordedState;
+  readonly error?: string | null;
+  readonly errorKind?: MigrationErrorKind | null;
+  readonly applyErrorsBaseline?: number;
 }
 
 /**
- * Records a database that could not start (say, its target is not empty), so
- * status shows it failed without claiming we created anything.
+ * Moves an existing record to a new state, only from a state the lifecycle
+ * allows; returns false when the record was not in one (nothing changes).
  */
-export async function recordFailure(
+export async function recordState(sql: Sql, dbname: string, change: StateChange): Promise<boolean> {
+  const from = statesLeadingTo(change.status);
+  const rows = await sql`
+    update ${sql(STATE_SCHEMA)}.database_state
+    set status = ${change.status}, error = ${change.error ?? null}, error_kind = ${change.errorKind ?? null},
+        apply_errors_baseline = coalesce(${change.applyErrorsBaseline ?? null}::bigint, apply_errors_baseline),
+        updated_at = now()
+    where dbname = ${dbname} and status = any(${sql.array(from)}::text[])
+    returning 1`;
+  return rows.length > 0;
+}
+
+/**
+ * Records a database that could not start (its destination is not empty, say).
+ * A record that is `done` or `syncing` is left as it is: what it claims is
+ * judged when status is read, and a refusal must not erase it.
+ */
+export async function recordRefusal(
   sql: Sql,
   dbname: string,
   method: DatabaseMethod,
   error: string,
+  errorKind: MigrationErrorKind,
 ): Promise<void> {
   await sql`
-    insert into ${sql(STATE_SCHEMA)}.database_state (dbname, method, status, error)
-    values (${dbname}, ${method}, 'failed', ${error})
+    insert into ${sql(STATE_SCHEMA)}.database_state as s (dbname, method, status, error, error_kind)
+    values (${dbname}, ${method}, 'failed', ${error}, ${errorKind})
     on conflict (dbname) do update set
-      method = excluded.method, status = 'failed', error = excluded.error, updated_at = now()`;
-}
-
-/** Takes the destination's migration lock on a reserved connection; false when another run holds it. */
-export async function tryLock(sql: Sql): Promise<boolean> {
-  const [row] = await sql<{ locked: boolean }[]>`select pg_try_advisory_lock(${LOCK_KEY}) as locked`;
-  return row?.locked ?? false;
-}
-
-export async function unlock(sql: Sql): Promise<void> {
-  await sql`select pg_advisory_unlock(${LOCK_KEY})`;
-}
-
-/** True while some session holds the migration lock: a migrate() is running somewhere. */
-export async function isLocked(sql: Sql): Promise<boolean> {
-  const [row] = await sql<{ held: boolean }[]>`
-    select exists (select 1 from pg_locks
-                   where locktype = 'advisory' and classid = 0 and objid = ${LOCK_KEY} and granted
-                     and database = (select oid from pg_database where datname = current_database())) as held`;
-  return row?.held ?? false;
+      status = 'failed', error = excluded.error, error_kind = excluded.error_kind, updated_at = now()
+    where s.status in ('failed', 'running')`;
 }

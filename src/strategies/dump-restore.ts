@@ -11,12 +11,12 @@ import { copyDatabase } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { toCause } from '../pg/connect.js';
 import { migrationError, type MigrationError } from '../errors.js';
-import type { DatabaseJob, MigrationStart, MigrationStrategy, ReachedState } from './strategy.js';
+import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
 
 export class DumpRestoreStrategy implements MigrationStrategy {
   readonly method = 'pg_dump' as const;
 
-  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<ReachedState, MigrationError> {
+  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError> {
     if (start.kind === 'resume') {
       // A copy half done cannot be trusted: the Migrator starts such a database over instead.
       return errAsync(migrationError('internal', `A dump of "${job.dbname}" cannot be resumed`, { database: job.dbname }));
@@ -45,11 +45,21 @@ export class DumpRestoreStrategy implements MigrationStrategy {
           });
         }),
       )
-      .map(() => 'done' as const);
+      .map(() => ({ state: 'done' as const, applyErrorsBaseline: 0 }));
   }
 
   canResume(): ResultAsync<boolean, MigrationError> {
     return okAsync(false);
+  }
+
+  /** A finished copy has nothing running to go wrong; its identity is the state's to check. */
+  inspect(): ResultAsync<Inspection, MigrationError> {
+    return okAsync({ problem: null });
+  }
+
+  /** A one-time copy does not follow the source: once done, there is nothing to catch up. */
+  catchUp(): ResultAsync<CatchUpResult, MigrationError> {
+    return okAsync({ caughtUp: true });
   }
 
   stop(): ResultAsync<void, MigrationError> {

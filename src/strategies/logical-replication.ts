@@ -15,14 +15,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { toCause } from '../pg/connect.js';
-import { findSlots, findSubscription, publicationExists } from '../pg/queries/replication.js';
+import { findSlots, findSubscription, publicationExists, subscriptionErrorCount } from '../pg/queries/replication.js';
 import { syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
 import { replicationName } from './replication/names.js';
 import { superuserRights, type ReplicationRights } from './replication/replication-rights.js';
+import { waitForCatchUp } from './replication/catch-up.js';
+import { checkReplicationHealth } from './replication/health.js';
 import { waitUntilSyncing } from './replication/sync-wait.js';
-import type { DatabaseJob, MigrationStart, MigrationStrategy, ReachedState } from './strategy.js';
+import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
+
+/** How long a status read may watch a replication that reported errors to see whether it still makes progress. */
+const HEALTH_PROBE_MS = 3000;
 
 export class LogicalReplicationStrategy implements MigrationStrategy {
   readonly method = 'replication' as const;
@@ -32,7 +37,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     this.#rights = rights;
   }
 
-  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<ReachedState, MigrationError> {
+  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError> {
     const name = replicationName(job.dbname);
     const subscribe =
       start.kind === 'fresh'
@@ -46,13 +51,38 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         this.#step(job, 'Waiting for the initial copy', async () => {
           const tables = await waitUntilSyncing(job, name);
           await refreshMaterializedViews(job.source.sql, job.target.sql);
-          return tables;
+          const subscription = await findSubscription(job.target.sql, name);
+          const errors = subscription ? await subscriptionErrorCount(job.target.sql, subscription.oid) : 0;
+          return { tables, errors };
         }),
       )
-      .map((tables) => {
+      .map(({ tables, errors }) => {
         job.emit({ type: 'replication:state', dbname: job.dbname, state: 'syncing', tablesReady: tables, tablesTotal: tables });
-        return 'syncing' as const;
+        return { state: 'syncing' as const, applyErrorsBaseline: errors };
       });
+  }
+
+  inspect(job: DatabaseJob, applyErrorsBaseline: number): ResultAsync<Inspection, MigrationError> {
+    return this.#step(job, 'Checking the replication', async () => {
+      const health = await checkReplicationHealth(job.source.sql, job.target.sql, replicationName(job.dbname), {
+        baselineErrors: applyErrorsBaseline,
+        maxLagBytes: job.maxLagBytes,
+        probeMs: HEALTH_PROBE_MS,
+      });
+      return { problem: health.problem, lag: { bytes: health.lagBytes, seconds: health.lagSeconds } };
+    });
+  }
+
+  catchUp(job: DatabaseJob, timeoutMs: number): ResultAsync<CatchUpResult, MigrationError> {
+    return this.#step(job, 'Waiting for the destination to catch up', async () => {
+      const wait = await waitForCatchUp(job.source.sql, job.target.sql, replicationName(job.dbname), {
+        timeoutMs,
+        pollMs: Math.min(job.pollIntervalMs, 200),
+      });
+      return wait.caughtUp
+        ? { caughtUp: true }
+        : { caughtUp: false, behind: `applied up to ${wait.appliedLsn ?? 'nothing'} of the source's ${wait.sourceLsn}` };
+    });
   }
 
   canResume(job: DatabaseJob): ResultAsync<boolean, MigrationError> {

@@ -13,7 +13,7 @@ import type { ConnectionConfig } from '../options.js';
 import type { Connection } from '../pg/connect.js';
 import type { Redactor } from '../redact.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
-import type { DatabaseMethod } from '../status.js';
+import type { DatabaseMethod, ReplicationLag } from '../status.js';
 
 /** What a strategy works with for one database. */
 export interface DatabaseJob {
@@ -28,6 +28,8 @@ export interface DatabaseJob {
   readonly jobs: number;
   readonly pollIntervalMs: number;
   readonly syncTimeoutMs: number;
+  /** A replication lagging by more than this is unhealthy. */
+  readonly maxLagBytes: number;
 }
 
 /** A database whose schema must still be applied, or one an earlier run left to resume. */
@@ -38,12 +40,38 @@ export type MigrationStart =
 /** What a database reached: a one-time copy is `done`, a replication `syncing`. */
 export type ReachedState = 'done' | 'syncing';
 
+/** Where {@link MigrationStrategy.migrate} left a database. */
+export interface Reached {
+  readonly state: ReachedState;
+  /** Apply and sync errors the subscription had counted by then; errors beyond it are news. */
+  readonly applyErrorsBaseline: number;
+}
+
+/** A look at a settled database: whether it still holds what its state claims. */
+export interface Inspection {
+  /** What is wrong, with the fix; `null` when nothing is. */
+  readonly problem: { readonly message: string; readonly hint: string } | null;
+  /** For a replication: how far the destination is behind. */
+  readonly lag?: ReplicationLag;
+}
+
+/** Whether the destination applied everything the source had written when the wait began. */
+export interface CatchUpResult {
+  readonly caughtUp: boolean;
+  /** What was still missing when the wait gave up, for the message. */
+  readonly behind?: string;
+}
+
 export interface MigrationStrategy {
   readonly method: DatabaseMethod;
   /** Moves the data; resolves once the database reached its resting state. */
-  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<ReachedState, MigrationError>;
+  migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError>;
   /** True when an earlier run left this strategy's work in a state {@link migrate} can pick up. */
   canResume(job: DatabaseJob): ResultAsync<boolean, MigrationError>;
+  /** Checks a settled database against what its state claims (`applyErrorsBaseline` as {@link migrate} reported it). */
+  inspect(job: DatabaseJob, applyErrorsBaseline: number): ResultAsync<Inspection, MigrationError>;
+  /** Waits, up to `timeoutMs`, until the destination holds everything the source had when the wait began. */
+  catchUp(job: DatabaseJob, timeoutMs: number): ResultAsync<CatchUpResult, MigrationError>;
   /** Ends the migration of a database and removes what the strategy created on both sides; idempotent. */
   stop(job: DatabaseJob): ResultAsync<void, MigrationError>;
 }

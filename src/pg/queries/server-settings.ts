@@ -34,7 +34,8 @@ export async function serverSettings(sql: Sql): Promise<ServerSettings> {
   };
 }
 
-async function systemIdentifier(sql: Sql): Promise<string | null> {
+/** The cluster's identity from pg_control; `null` where the role may not read it. */
+export async function systemIdentifier(sql: Sql): Promise<string | null> {
   try {
     const [row] = await sql<{ id: string }[]>`select system_identifier::text as id from pg_control_system()`;
     return row?.id ?? null;

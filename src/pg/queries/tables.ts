@@ -47,16 +47,3 @@ export async function listTables(sql: Sql): Promise<TableInfo[]> {
     bytes: Number(r.bytes),
   }));
 }
-
-/** True when the database has any user table (the migration's own state schema aside). */
-export async function hasUserTables(sql: Sql, ignoreSchema: string): Promise<boolean> {
-  const rows = await sql`
-    select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where c.relkind in ('r', 'p', 'v', 'm', 'f')
-      and n.nspname not in ('pg_catalog', 'information_schema', ${ignoreSchema})
-      and n.nspname not like 'pg\\_toast%'
-      and not exists (select 1 from pg_depend d
-                      where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-    limit 1`;
-  return rows.length > 0;
-}

@@ -1,3 +1,4 @@
+import { replicationName } from '../../strategies/replication/names.js';
 import type { Check, Finding } from '../facts.js';
 
 /**
@@ -32,7 +33,8 @@ export const replicationCapacity: Check = (facts) => {
   for (const db of facts.databases) {
     const name = db.info.name;
     // A database already replicating (a re-run) keeps what it holds.
-    if (db.subscriptionExists || ownSlots.has(name) || ownSubscriptions.has(name)) continue;
+    const own = replicationName(name);
+    if (db.target.subscriptionExists || ownSlots.has(own) || ownSubscriptions.has(own)) continue;
     if (used < capacity) {
       used += 1;
       continue;

@@ -1,0 +1,56 @@
+/**
+ * What every part of a run shares: the options, the redactor, where events
+ * go, the cluster connections and the strategies; and how one database's
+ * pair of pools is opened for a strategy.
+ *
+ * @module
+ */
+import type { ResultAsync } from 'neverthrow';
+import type { MigrationError } from '../errors.js';
+import type { Emit } from '../events.js';
+import type { NormalizedOptions } from '../options.js';
+import { closeConnection, openConnection } from '../pg/connect.js';
+import type { PgTools } from '../pg/tools.js';
+import type { Redactor } from '../redact.js';
+import type { DatabaseMethod } from '../status.js';
+import type { DatabaseJob, MigrationStrategy } from '../strategies/strategy.js';
+import type { ClusterConnections } from './cluster-connections.js';
+
+export interface RunContext {
+  readonly options: NormalizedOptions;
+  readonly redactor: Redactor;
+  readonly emit: Emit;
+  readonly clusters: ClusterConnections;
+  readonly strategies: Readonly<Record<DatabaseMethod, MigrationStrategy>>;
+  /** PostgreSQL's client tools, found once. */
+  readonly tools: () => ResultAsync<PgTools, MigrationError>;
+}
+
+/** Opens the source and destination pools of one database for `use`, and always closes them. */
+export function withJob<T>(
+  context: Pick<RunContext, 'options' | 'redactor' | 'emit'>,
+  dbname: string,
+  use: (job: DatabaseJob) => ResultAsync<T, MigrationError>,
+): ResultAsync<T, MigrationError> {
+  const { options, redactor, emit } = context;
+  return openConnection(options.source, 'source', dbname, redactor, { max: options.jobs + 2 }).andThen((source) =>
+    openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
+      .orTee(() => closeConnection(source))
+      .andThen((target) => {
+        const job: DatabaseJob = {
+          dbname,
+          source,
+          target,
+          sourceConfig: options.source,
+          redactor,
+          emit,
+          jobs: options.jobs,
+          pollIntervalMs: options.pollIntervalMs,
+          syncTimeoutMs: options.syncTimeoutMs,
+          maxLagBytes: options.maxLagBytes,
+        };
+        const close = (): Promise<unknown> => Promise.all([closeConnection(source), closeConnection(target)]);
+        return use(job).andTee(close).orTee(close);
+      }),
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * A migrate() run under the destination's lock: preflight, the plan, roles
+ * once, then each database as its plan says. A cluster that goes away ends
+ * the run with a `connection` error: every database after it would fail the
+ * same way, and a re-run picks up where this one stopped.
+ *
+ * @module
+ */
+import { err, ok, safeTry, type ResultAsync } from 'neverthrow';
+import { migrationError, type MigrationError } from '../errors.js';
+import type { Connection } from '../pg/connect.js';
+import type { PreflightFacts } from '../preflight/facts.js';
+import { decisionFor } from '../preflight/decision.js';
+import type { PreflightReport } from '../preflight/report.js';
+import { SchemaSync } from '../schema/schema-sync.js';
+import type { RunContext } from './context.js';
+import { migrateDatabase, refuseDatabase, type DatabaseWork } from './database-migration.js';
+import { runPreflight } from './preflight-run.js';
+
+export function runMigration(context: RunContext, target: Connection): ResultAsync<void, MigrationError> {
+  return safeTry(async function* () {
+    const { report, facts } = yield* runPreflight(context);
+    // What blocks only replication fails the databases that need it, each with its reasons, below.
+    const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined && c.blocks === 'migration');
+    if (clusterFailures.length > 0) {
+      return err(
+        migrationError('preflight', `Preflight failed: ${clusterFailures.map((c) => c.message).join('; ')}`, {
+          reasons: clusterFailures.map((c) => (c.hint ? `${c.message} (${c.hint})` : c.message)),
+          ...(clusterFailures[0]?.hint ? { hint: clusterFailures[0].hint } : {}),
+        }),
+      );
+    }
+    context.emit({ type: 'plan', databases: report.databases });
+
+    const work = planWork(report, facts).filter((w) => w.decision.action !== 'keep');
+    for (const item of work.filter((w) => w.blockers.length > 0)) await refuseDatabase({ ...context, targetCluster: target }, item);
+    const pending = work.filter((w) => w.blockers.length === 0);
+    if (pending.length === 0) return ok(undefined);
+
+    const source = yield* context.clusters.of('source');
+    const tools = yield* context.tools();
+    const schemaSync = new SchemaSync({
+      tools,
+      source: context.options.source,
+      target: context.options.target,
+      redactor: context.redactor,
+      emit: context.emit,
+      jobs: context.options.jobs,
+    });
+    const roles = yield* schemaSync.copyRoles(source, target, facts.source.rights.superuser);
+    const databaseContext = { ...context, targetCluster: target, schemaSync, noOwner: roles.missing.length > 0 };
+    // One database at a time: each already copies `jobs` tables at once.
+    for (const item of pending) {
+      const outcome = await migrateDatabase(databaseContext, item);
+      if (outcome.error?.kind === 'connection') return err(outcome.error);
+    }
+    return ok(undefined);
+  });
+}
+
+/** Each planned database with what the run needs to migrate it. */
+function planWork(report: PreflightReport, facts: PreflightFacts): DatabaseWork[] {
+  return report.databases.flatMap((plan) => {
+    const db = facts.databases.find((d) => d.info.name === plan.dbname);
+    if (!db) return [];
+    return [
+      {
+        info: db.info,
+        method: plan.method ?? (facts.method === 'dump' || plan.replicationBlockers.length > 0 ? 'pg_dump' : 'replication'),
+        decision: decisionFor(db, facts),
+        fallbackReasons: plan.replicationBlockers,
+        blockers: plan.blockers,
+        previous: db.previous,
+        source: { systemId: facts.source.settings.systemIdentifier, databaseOid: db.info.oid },
+        targetOid: db.target.oid,
+      },
+    ];
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * stop(): ends the migration of the selected databases, under the
+ * destination's lock. It first waits until each replicated destination has
+ * applied everything its source had written when the stop began; only then
+ * does it sync sequences and remove the subscription, slot and publication.
+ * A replication that cannot catch up in time makes the stop refuse
+ * (`unsafe-stop`), dropping nothing — unless forced, and then that database
+ * ends `failed`, never `done`.
+ *
+ * @module
+ */
+import { err, ok, safeTry, type ResultAsync } from 'neverthrow';
+import { describeError, migrationError, type MigrationError } from '../errors.js';
+import { query, type Connection } from '../pg/connect.js';
+import { isSettled } from '../state/lifecycle.js';
+import { recordState, type StateChange } from '../state/state-store.js';
+import type { DatabaseStatus, MigrationStatus } from '../status.js';
+import { withJob, type RunContext } from './context.js';
+import { readStatus } from './read-status.js';
+
+export interface StopRequest {
+  readonly force: boolean;
+  readonly timeoutMs: number;
+}
+
+export function runStop(context: RunContext, target: Connection, request: StopRequest): ResultAsync<void, MigrationError> {
+  return safeTry(async function* () {
+    // Under the lock no run is live: a record left `running` is an interrupted one.
+    const status: MigrationStatus = yield* readStatus(context, { live: false });
+    const unsafe = status.databases.filter((db) => !isSettled(db.method, db.status));
+    if (unsafe.length > 0 && !request.force) {
+      return err(
+        migrationError('unsafe-stop', `Not every database is in a safe state: ${unsafe.map((db) => `${db.dbname} (${db.method} ${db.status})`).join(', ')}`, {
+          hint: 'Wait for every dump to be done and every replication to be syncing, or call stop({ force: true }) to clean up anyway.',
+          reasons: unsafe.map((db) => `${db.dbname}: ${db.status}${db.error ? ` (${db.error})` : ''}`),
+        }),
+      );
+    }
+    // A replication already stopped is `done` and holds nothing; a pending one never started.
+    const replicated = status.databases.filter((db) => db.method === 'replication' && db.status !== 'done' && db.status !== 'pending');
+
+    const behind = new Map<string, string>();
+    for (const db of replicated.filter((d) => d.status === 'syncing')) {
+      const caught = yield* withJob(context, db.dbname, (job) => context.strategies.replication.catchUp(job, request.timeoutMs));
+      if (!caught.caughtUp) behind.set(db.dbname, caught.behind ?? 'behind');
+    }
+    if (behind.size > 0 && !request.force) {
+      return err(
+        migrationError(
+          'unsafe-stop',
+          `The destination did not catch up with the source within ${Math.round(request.timeoutMs / 1000)} s: ${[...behind].map(([db, why]) => `${db} (${why})`).join(', ')}; nothing was stopped`,
+          {
+            hint: 'Stop the writes on the source (or wait for them to ease) and call stop() again, raise its timeoutMs, or call stop({ force: true }) to stop anyway: those databases are then marked failed.',
+            reasons: [...behind].map(([db, why]) => `${db}: ${why}`),
+          },
+        ),
+      );
+    }
+
+    const failures: MigrationError[] = [];
+    for (const db of replicated) {
+      const stopped = await withJob(context, db.dbname, (job) => context.strategies.replication.stop(job))
+        // A database never created on the destination holds no subscription; its source side was cleaned when it failed.
+        .orElse((error) => (error.kind === 'database-missing' && error.side === 'target' ? ok(undefined) : err(error)));
+      if (stopped.isErr()) {
+        failures.push(stopped.error);
+        continue;
+      }
+      await query(target, context.redactor, 'internal', 'Recording the stop', (sql) => recordState(sql, db.dbname, outcomeOf(db, behind.get(db.dbname)))).orElse(
+        (error) => ok(failures.push(error)),
+      );
+    }
+    const [first] = failures;
+    if (!first) return ok(undefined);
+    return err(
+      migrationError('replication', `Stopping failed for ${failures.length} database(s): ${failures.map((e) => e.message).join('; ')}`, {
+        reasons: failures.map(describeError),
+        ...(first.hint ? { hint: first.hint } : {}),
+      }),
+    );
+  });
+}
+
+/**
+ * `done` only for a replication that was syncing and caught up. One stopped
+ * by force while behind is `unsafe-stop`: it may have been switched over to,
+ * so a re-run will not drop it. One that never synced stays failed as it was.
+ */
+function outcomeOf(db: DatabaseStatus, behind: string | undefined): StateChange {
+  if (db.status === 'syncing' && behind === undefined) return { status: 'done' };
+  if (db.status === 'syncing') {
+    return {
+      status: 'failed',
+      error: `Stopped by force before the destination caught up with the source (${behind}); rows written on the source since may be missing`,
+      errorKind: 'unsafe-stop',
+    };
+  }
+  return { status: 'failed', error: db.error ?? 'Stopped before it finished', errorKind: db.errorKind ?? 'replication' };
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Migrator } from '../src/index.js';
+import { startClusters, type Cluster } from './support/cluster.js';
+import { eventually } from './support/compare.js';
+
+/**
+ * A replication is `syncing` only while it really follows the source, and a
+ * stop is `done` only once the destination has everything the source had.
+ */
+describe('replication that is trusted only while it holds', () => {
+  let source: Cluster;
+  let target: Cluster;
+  const migrator = (databases: string[], extra: Partial<ConstructorParameters<typeof Migrator>[0]> = {}): Migrator =>
+    new Migrator({ source: source.uri(), target: target.uri(), method: 'replication', databases, pollIntervalMs: 100, ...extra });
+
+  beforeAll(async () => {
+    [source, target] = (await startClusters([{ major: 15 }, { major: 15 }])) as [Cluster, Cluster];
+    for (const db of ['conflicted', 'behind', 'forced']) {
+      await source.exec(`create database ${db}`);
+      await source.exec('create table items (id int primary key, note text); insert into items select g, md5(g::text) from generate_series(1, 1000) g', db);
+    }
+    const m = migrator(['conflicted', 'behind', 'forced']);
+    const status = (await m.migrate())._unsafeUnwrap();
+    await m.close();
+    expect(status.databases.map((d) => d.status)).toEqual(['syncing', 'syncing', 'syncing']);
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('reports a replication whose apply worker keeps failing as failed, with the cause, and stop() refuses to call it done', async () => {
+    await target.exec(`insert into items values (5000, 'written on the destination')`, 'conflicted');
+    await source.exec(`insert into items values (5000, 'from the source'), (5001, 'from the source')`, 'conflicted');
+
+    const observer = migrator(['conflicted']);
+    await eventually('status reports the conflict', async () => {
+      const status = (await observer.status())._unsafeUnwrap();
+      return status.databases[0]?.status === 'failed';
+    });
+    const status = (await observer.status())._unsafeUnwrap();
+    expect(status.databases[0]).toMatchObject({ dbname: 'conflicted', status: 'failed', errorKind: 'replication' });
+    expect(status.status).toBe('failed');
+
+    const stopped = await observer.stop();
+    await observer.close();
+    expect(stopped.isErr() && stopped.error.kind).toBe('unsafe-stop');
+    const subscriptions = await target.sql()`select subname from pg_subscription where subname = 'dlh_mig_conflicted'`;
+    expect(subscriptions).toHaveLength(1);
+  });
+
+  it('stop() waits for a destination that is behind, and is done only with every row there', async () => {
+    const blocker = await target.sql('behind').reserve();
+    await blocker`begin`;
+    await blocker`lock table items in access exclusive mode`;
+    await source.exec(`insert into items select g, 'late' from generate_series(1001, 1100) g`, 'behind');
+    setTimeout(() => void blocker`commit`.then(() => blocker.release()), 1500);
+
+    const m = migrator(['behind']);
+    const stopped = await m.stop();
+    await m.close();
+    expect(stopped.isOk(), JSON.stringify(stopped)).toBe(true);
+    expect(stopped._unsafeUnwrap().databases).toEqual([expect.objectContaining({ dbname: 'behind', status: 'done' })]);
+    const [count] = await target.sql('behind')<{ n: number }[]>`select count(*)::int as n from items`;
+    expect(count?.n).toBe(1100);
+  });
+
+  it('stop() refuses, dropping nothing, when the destination cannot catch up in time; forced, it marks the database failed', async () => {
+    const blocker = await target.sql('forced').reserve();
+    await blocker`begin`;
+    await blocker`lock table items in access exclusive mode`;
+    try {
+      await source.exec(`insert into items select g, 'late' from generate_series(1001, 1100) g`, 'forced');
+      const m = migrator(['forced']);
+      const refused = await m.stop({ timeoutMs: 1500 });
+      expect(refused.isErr() && refused.error).toMatchObject({ kind: 'unsafe-stop', message: expect.stringContaining('did not catch up') });
+      const subscriptions = await target.sql()`select subname from pg_subscription where subname = 'dlh_mig_forced'`;
+      expect(subscriptions).toHaveLength(1);
+
+      const forced = await m.stop({ timeoutMs: 1500, force: true });
+      await m.close();
+      expect(forced._unsafeUnwrap().databases).toEqual([
+        expect.objectContaining({ dbname: 'forced', status: 'failed', errorKind: 'unsafe-stop', error: expect.stringContaining('before the destination caught up') }),
+      ]);
+    } finally {
+      await blocker`rollback`;
+      blocker.release();
+    }
+    const slots = await source.sql()`select slot_name from pg_replication_slots where slot_name = 'dlh_mig_forced'`;
+    expect(slots).toEqual([]);
+  });
+});
