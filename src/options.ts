@@ -7,6 +7,8 @@
 import { parse } from 'pg-connection-string';
 import { err, ok, type Result } from 'neverthrow';
 import { migrationError, type MigrationError } from './errors.js';
+import { checkKeys, isArray, isRecord, kindOf, OptionIssues, readProperty, UNREADABLE } from './option-issues.js';
+import { closestName } from './util/did-you-mean.js';
 
 /** libpq's `sslmode`, honoured identically by every connection and every tool we start. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -40,7 +42,7 @@ export type ConnectionInput = string | ConnectionFields;
 /** How a database's data is moved. */
 export type MethodOption = 'auto' | 'replication' | 'dump';
 
-/** The options of a {@link Migrator}. */
+/** The options of a {@link Migrator}. Every one is checked up front: a wrong type, an unknown key or a contradiction is an `options` error naming the field. */
 export interface MigratorOptions {
   /** The cluster to migrate from. */
   readonly source: ConnectionInput;
@@ -52,7 +54,11 @@ export interface MigratorOptions {
    * that cannot use it fails with the reasons.
    */
   readonly method?: MethodOption;
-  /** Only these databases (default: every non-template database on the source that accepts connections). */
+  /**
+   * Only these databases (default: every non-template database on the source
+   * that accepts connections). Must not be empty, and must not name a database
+   * that is also in `ignoreDatabases`.
+   */
   readonly databases?: readonly string[];
   /** Never these databases. */
   readonly ignoreDatabases?: readonly string[];
@@ -64,11 +70,20 @@ export interface MigratorOptions {
   readonly syncTimeoutMs?: number;
   /** How often replication progress is polled (default 500 ms). */
   readonly pollIntervalMs?: number;
-  /** Fill destination databases that already hold user objects instead of refusing them with `target-not-empty` (default false). */
+  /**
+   * Fill destination databases that already hold user objects instead of
+   * refusing them with `target-not-empty` (default `false`).
+   */
   readonly allowNonEmptyTarget?: boolean;
-  /** A replication whose lag passes this many bytes is reported failed (default 1 GiB). */
+  /**
+   * Replication whose lag passes this many bytes is reported failed
+   * (a positive integer; default 1 GiB = 1073741824).
+   */
   readonly maxLagBytes?: number;
-  /** How long stop() waits for the destination to apply everything the source had written when stop began (default 5 minutes). */
+  /**
+   * How long `stop()` waits for the destination to apply everything the
+   * source had written when stop began (milliseconds; default 300000 = 5 minutes).
+   */
   readonly stopTimeoutMs?: number;
 }
 
@@ -85,7 +100,7 @@ export interface ConnectionConfig {
   readonly sslkey: string | undefined;
 }
 
-/** The options after normalisation and validation. */
+/** The options after normalisation and validation: every default filled in, field names as in {@link MigratorOptions}. */
 export interface NormalizedOptions {
   readonly source: ConnectionConfig;
   readonly target: ConnectionConfig;
@@ -101,94 +116,293 @@ export interface NormalizedOptions {
   readonly stopTimeoutMs: number;
 }
 
-const SIX_HOURS = 6 * 60 * 60 * 1000;
+type Side = 'source' | 'target';
 
-/** Validates and normalises {@link MigratorOptions}; never throws. */
+const OPTION_KEYS: readonly (keyof MigratorOptions)[] = [
+  'source',
+  'target',
+  'method',
+  'databases',
+  'ignoreDatabases',
+  'pgBinDir',
+  'jobs',
+  'syncTimeoutMs',
+  'pollIntervalMs',
+  'allowNonEmptyTarget',
+  'maxLagBytes',
+  'stopTimeoutMs',
+];
+const FIELD_KEYS: readonly (keyof ConnectionFields)[] = ['host', 'port', 'database', 'username', 'password', 'ssl', 'sslrootcert', 'sslcert', 'sslkey'];
+/** Names other tools use for the same fields. */
+const FIELD_ALIASES: Readonly<Record<string, string>> = {
+  hostname: 'host',
+  user: 'username',
+  dbname: 'database',
+  db: 'database',
+  sslmode: 'ssl',
+  pass: 'password',
+};
+const METHODS: readonly MethodOption[] = ['auto', 'replication', 'dump'];
+
+const SIX_HOURS = 6 * 60 * 60 * 1000;
+const ONE_GIB = 1024 * 1024 * 1024;
+const FIVE_MINUTES = 5 * 60 * 1000;
+/** Node's timers fire at once for a longer delay, so a longer interval would poll without pause. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1), so no database can have a longer name. */
+const MAX_NAME_BYTES = 63;
+/** More names than any cluster holds; a longer list is a mistake, and reading it could take forever. */
+const MAX_LIST_LENGTH = 100_000;
+const CONNECTION_HINT = "Use a URI 'postgres://user:password@host:5432/db?sslmode=require' or { host, port, database, username, password, ssl }.";
+
+/**
+ * Validates and normalises the options of a {@link Migrator}. Takes anything
+ * (options often come from plain JavaScript or parsed configuration) and
+ * never throws: any problem is an `options` error whose message names the
+ * field (`options.databases[1] must be a string, got number`), with a hint;
+ * when there are several, `reasons` lists them all.
+ *
+ * ### Examples
+ * ```ts
+ * const options = normalizeOptions({ source: 'postgres://u:pw@old/postgres', target: 'postgres://u:pw@new/postgres', databse: ['app'] });
+ * // err: { kind: 'options', message: 'options.databse is not an option; did you mean databases?', ... }
+ * ```
+ */
 export function normalizeOptions(input: unknown): Result<NormalizedOptions, MigrationError> {
-  if (typeof input !== 'object' || input === null) return err(migrationError('options', 'The options must be an object with source and target'));
-  const options = input as MigratorOptions;
-  if (options.databases !== undefined && (!Array.isArray(options.databases) || !options.databases.every((d) => typeof d === 'string'))) {
-    return err(migrationError('options', 'options.databases must be an array of database names'));
+  try {
+    return validateOptions(input);
+  } catch {
+    // Every read is guarded; this is the last line against an input stranger than foreseen.
+    return err(migrationError('options', 'The options could not be read', { hint: 'Pass a plain object of options.' }));
   }
-  const method = options.method ?? 'auto';
-  if (!['auto', 'replication', 'dump'].includes(method)) {
-    return err(
-      migrationError('options', `Unknown method "${String(method)}"`, {
-        hint: "Use 'auto', 'replication' or 'dump'.",
-      }),
-    );
+}
+
+function validateOptions(input: unknown): Result<NormalizedOptions, MigrationError> {
+  const issues = new OptionIssues();
+  if (!isRecord(input)) {
+    issues.add(`options must be an object with source and target, got ${kindOf(input)}`, `Pass { source, target }: ${CONNECTION_HINT}`);
+    return err(issues.toError()!);
   }
-  const jobs = options.jobs ?? 2;
-  if (!Number.isInteger(jobs) || jobs < 1) {
-    return err(migrationError('options', `jobs must be a positive integer, got ${String(jobs)}`));
+  checkKeys(input, OPTION_KEYS, 'options', 'an option', issues);
+  const read = (key: keyof MigratorOptions): unknown => readProperty(input, key, `options.${key}`, issues);
+
+  const source = readConnection(read('source'), 'source', issues);
+  const target = readConnection(read('target'), 'target', issues);
+  const method = readMethod(read('method'), issues);
+  const databases = readNameList(read('databases'), 'options.databases', issues, {
+    message: 'options.databases is empty, so nothing would be migrated',
+    hint: 'Leave databases out to migrate every database, or name at least one.',
+  });
+  const ignoreDatabases = readNameList(read('ignoreDatabases'), 'options.ignoreDatabases', issues);
+  if (databases && ignoreDatabases) {
+    ignoreDatabases.forEach((name, index) => {
+      if (databases.includes(name)) {
+        issues.add(
+          `options.ignoreDatabases[${index}] "${name}" is also in options.databases`,
+          'A database cannot be both migrated and ignored: remove it from one of the two lists.',
+        );
+      }
+    });
   }
-  for (const [name, value] of [
-    ['syncTimeoutMs', options.syncTimeoutMs],
-    ['pollIntervalMs', options.pollIntervalMs],
-  ] as const) {
-    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-      return err(migrationError('options', `${name} must be a positive number of milliseconds, got ${String(value)}`));
+  const pgBinDir = readOptionalText(read('pgBinDir'), 'options.pgBinDir', issues);
+  const jobs = readNumber(read('jobs'), 'options.jobs', { integer: true, max: 1024 }, issues);
+  const syncTimeoutMs = readNumber(read('syncTimeoutMs'), 'options.syncTimeoutMs', {}, issues);
+  const pollIntervalMs = readNumber(read('pollIntervalMs'), 'options.pollIntervalMs', { max: MAX_TIMER_MS }, issues);
+  const allowNonEmptyTarget = readBoolean(read('allowNonEmptyTarget'), 'options.allowNonEmptyTarget', issues);
+  const maxLagBytes = readNumber(read('maxLagBytes'), 'options.maxLagBytes', { integer: true }, issues);
+  const stopTimeoutMs = readNumber(read('stopTimeoutMs'), 'options.stopTimeoutMs', { max: MAX_TIMER_MS }, issues);
+
+  const error = issues.toError();
+  if (error || !source || !target) {
+    return err(error ?? migrationError('options', 'options.source and options.target are required', { hint: CONNECTION_HINT }));
+  }
+  return ok({
+    source,
+    target,
+    method: method ?? 'auto',
+    databases: databases ? Object.freeze(databases) : undefined,
+    ignoreDatabases: Object.freeze(ignoreDatabases ?? []),
+    pgBinDir,
+    jobs: jobs ?? 2,
+    syncTimeoutMs: syncTimeoutMs ?? SIX_HOURS,
+    pollIntervalMs: pollIntervalMs ?? 500,
+    allowNonEmptyTarget: allowNonEmptyTarget ?? false,
+    maxLagBytes: maxLagBytes ?? ONE_GIB,
+    stopTimeoutMs: stopTimeoutMs ?? FIVE_MINUTES,
+  });
+}
+
+function readMethod(value: unknown, issues: OptionIssues): MethodOption | undefined {
+  if (value === undefined || value === UNREADABLE) return undefined;
+  if (typeof value === 'string' && (METHODS as readonly string[]).includes(value)) return value as MethodOption;
+  const suggestion = typeof value === 'string' ? closestName(value, METHODS) : undefined;
+  issues.add(
+    `options.method must be one of ${METHODS.map((m) => `'${m}'`).join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value) : kindOf(value)}${suggestion ? `; did you mean '${suggestion}'?` : ''}`,
+    "Use 'auto' (replication where possible, dump elsewhere), 'replication' or 'dump'.",
+  );
+  return undefined;
+}
+
+/** A list of database names: an array of distinct non-empty strings PostgreSQL could hold. */
+function readNameList(
+  value: unknown,
+  path: string,
+  issues: OptionIssues,
+  whenEmpty?: { message: string; hint: string },
+): string[] | undefined {
+  if (value === undefined || value === UNREADABLE) return undefined;
+  const hint = `Pass an array of database names, e.g. ${path.slice('options.'.length)}: ['app', 'reports'].`;
+  if (isArray(value) !== true) {
+    issues.add(`${path} must be an array of database names, got ${kindOf(value)}`, hint);
+    return undefined;
+  }
+  const length = readProperty(value as object, 'length', `${path}.length`, issues);
+  if (typeof length !== 'number') return undefined;
+  if (length > MAX_LIST_LENGTH) {
+    issues.add(`${path} has ${length} entries; at most ${MAX_LIST_LENGTH} are accepted`, hint);
+    return undefined;
+  }
+  if (length === 0 && whenEmpty) issues.add(whenEmpty.message, whenEmpty.hint);
+  const firstAt = new Map<string, number>();
+  for (let index = 0; index < length && !issues.full; index++) {
+    const at = `${path}[${index}]`;
+    const entry = readProperty(value as object, index, at, issues);
+    if (entry === UNREADABLE) continue;
+    if (typeof entry !== 'string') {
+      issues.add(`${at} must be a string, got ${kindOf(entry)}`, hint);
+    } else if (entry === '') {
+      issues.add(`${at} must not be empty`, 'Name a database, or remove the entry.');
+    } else if (entry.includes('\0')) {
+      issues.add(`${at} contains a NUL character, which no database name can`, hint);
+    } else if (Buffer.byteLength(entry, 'utf8') > MAX_NAME_BYTES) {
+      issues.add(`${at} is longer than ${MAX_NAME_BYTES} bytes, which no database name can be`, 'Check the name: PostgreSQL names are at most 63 bytes.');
+    } else if (firstAt.has(entry)) {
+      issues.add(`${at} repeats "${entry}" (also at [${firstAt.get(entry)}])`, 'Name each database once.');
+    } else {
+      firstAt.set(entry, index);
     }
   }
-  const source = normalizeConnection(options.source, 'source');
-  if (source.isErr()) return err(source.error);
-  const target = normalizeConnection(options.target, 'target');
-  if (target.isErr()) return err(target.error);
-  return ok({
-    source: source.value,
-    target: target.value,
-    method,
-    databases: options.databases,
-    ignoreDatabases: options.ignoreDatabases ?? [],
-    pgBinDir: options.pgBinDir,
-    jobs,
-    syncTimeoutMs: options.syncTimeoutMs ?? SIX_HOURS,
-    pollIntervalMs: options.pollIntervalMs ?? 500,
-    allowNonEmptyTarget: options.allowNonEmptyTarget ?? false,
-    maxLagBytes: options.maxLagBytes ?? 1024 ** 3,
-    stopTimeoutMs: options.stopTimeoutMs ?? 5 * 60 * 1000,
-  });
+  return [...firstAt.keys()];
 }
 
-/** Normalises one side's connection, from a URI or from fields. */
-export function normalizeConnection(
-  input: ConnectionInput,
-  side: 'source' | 'target',
-): Result<ConnectionConfig, MigrationError> {
-  if (typeof input === 'string') return fromUri(input, side);
-  if (typeof input !== 'object' || input === null || typeof input.host !== 'string' || input.host === '') {
-    return err(
-      migrationError('options', `The ${side} connection needs a URI or at least a host`, {
-        side,
-        hint: `Pass ${side}: 'postgres://user:password@host:5432/db' or { host, port, database, username, password, ssl }.`,
-      }),
-    );
+function readOptionalText(value: unknown, path: string, issues: OptionIssues, side?: Side): string | undefined {
+  if (value === undefined || value === UNREADABLE) return undefined;
+  if (typeof value !== 'string') {
+    issues.add(`${path} must be a string, got ${kindOf(value)}`, `Pass ${path.slice(path.lastIndexOf('.') + 1)} as a string, or leave it out.`, side);
+    return undefined;
   }
-  const sslmode = toSslMode(input.ssl, side);
-  if (sslmode.isErr()) return err(sslmode.error);
-  const port = toPort(input.port, side);
-  if (port.isErr()) return err(port.error);
-  return ok({
-    host: input.host,
-    port: port.value,
-    database: input.database || 'postgres',
-    username: input.username || 'postgres',
-    password: input.password,
-    sslmode: sslmode.value,
-    sslrootcert: input.sslrootcert,
-    sslcert: input.sslcert,
-    sslkey: input.sslkey,
-  });
+  if (value.trim() === '') {
+    issues.add(`${path} must not be empty`, `Leave ${path.slice(path.lastIndexOf('.') + 1)} out for its default.`, side);
+    return undefined;
+  }
+  return value;
 }
 
-function fromUri(uri: string, side: 'source' | 'target'): Result<ConnectionConfig, MigrationError> {
+function readBoolean(value: unknown, path: string, issues: OptionIssues): boolean | undefined {
+  if (value === undefined || value === UNREADABLE) return undefined;
+  if (typeof value === 'boolean') return value;
+  issues.add(`${path} must be true or false, got ${kindOf(value)}`, `Pass a boolean, e.g. ${path.slice('options.'.length)}: true.`);
+  return undefined;
+}
+
+function readNumber(
+  value: unknown,
+  path: string,
+  limits: { integer?: boolean; max?: number },
+  issues: OptionIssues,
+): number | undefined {
+  if (value === undefined || value === UNREADABLE) return undefined;
+  const what = limits.integer ? 'a positive integer' : 'a positive number';
+  if (typeof value !== 'number') {
+    issues.add(`${path} must be ${what}, got ${kindOf(value)}`, `Pass a number, e.g. ${path.slice('options.'.length)}: ${limits.integer ? 4 : 60000}.`);
+    return undefined;
+  }
+  const fits = Number.isFinite(value) && value > 0 && (!limits.integer || Number.isSafeInteger(value));
+  if (!fits) {
+    issues.add(`${path} must be ${what}, got ${String(value)}`, `Leave ${path.slice('options.'.length)} out for its default, or pass ${what}.`);
+    return undefined;
+  }
+  if (limits.max !== undefined && value > limits.max) {
+    issues.add(`${path} must be at most ${limits.max}, got ${String(value)}`, `Leave ${path.slice('options.'.length)} out for its default, or pass a smaller number.`);
+    return undefined;
+  }
+  return value;
+}
+
+/**
+ * Normalises one side's connection, from a URI or from fields, without
+ * touching certificate files (they are read when a connection opens). Never throws.
+ */
+export function normalizeConnection(input: unknown, side: Side): Result<ConnectionConfig, MigrationError> {
+  try {
+    const issues = new OptionIssues();
+    const config = readConnection(input, side, issues);
+    const error = issues.toError();
+    if (error || !config) return err(error ?? migrationError('options', `options.${side} is required`, { side, hint: CONNECTION_HINT }));
+    return ok(config);
+  } catch {
+    return err(migrationError('options', `options.${side} could not be read`, { side, hint: CONNECTION_HINT }));
+  }
+}
+
+function readConnection(input: unknown, side: Side, issues: OptionIssues): ConnectionConfig | undefined {
+  const path = `options.${side}`;
+  if (input === UNREADABLE) return undefined;
+  if (input === undefined) {
+    issues.add(`${path} is required`, `Pass ${side}: ${CONNECTION_HINT}`, side);
+    return undefined;
+  }
+  if (typeof input === 'string') return fromUri(input, side, issues);
+  if (isRecord(input)) return fromFields(input, side, issues);
+  issues.add(`${path} must be a connection URI or an object of connection fields, got ${kindOf(input)}`, CONNECTION_HINT, side);
+  return undefined;
+}
+
+function fromFields(input: Record<string, unknown>, side: Side, issues: OptionIssues): ConnectionConfig | undefined {
+  const path = `options.${side}`;
+  checkKeys(input, FIELD_KEYS, path, 'a connection field', issues, FIELD_ALIASES, side);
+  const read = (key: keyof ConnectionFields): unknown => readProperty(input, key, `${path}.${key}`, issues, side);
+  const before = issues.count;
+  const hostValue = read('host');
+  if (hostValue === undefined) issues.add(`${path}.host is required`, 'Name the server, e.g. host: "db.example.com".', side);
+  const host = readOptionalText(hostValue, `${path}.host`, issues, side);
+  const port = toPort(read('port'), `${path}.port`, side, issues);
+  const database = readOptionalText(read('database'), `${path}.database`, issues, side);
+  const username = readOptionalText(read('username'), `${path}.username`, issues, side);
+  const passwordValue = read('password');
+  let password: string | undefined;
+  if (typeof passwordValue === 'string') password = passwordValue === '' ? undefined : passwordValue;
+  else if (passwordValue !== undefined && passwordValue !== UNREADABLE) {
+    issues.add(`${path}.password must be a string, got ${kindOf(passwordValue)}`, 'Pass the password as a string.', side);
+  }
+  const sslmode = toSslMode(read('ssl'), `${path}.ssl`, side, issues);
+  const sslrootcert = readOptionalText(read('sslrootcert'), `${path}.sslrootcert`, issues, side);
+  const sslcert = readOptionalText(read('sslcert'), `${path}.sslcert`, issues, side);
+  const sslkey = readOptionalText(read('sslkey'), `${path}.sslkey`, issues, side);
+  if (issues.count > before || host === undefined || sslmode === undefined || port === undefined) return undefined;
+  return {
+    host,
+    port,
+    database: database ?? 'postgres',
+    username: username ?? 'postgres',
+    password,
+    sslmode,
+    sslrootcert,
+    sslcert,
+    sslkey,
+  };
+}
+
+function fromUri(uri: string, side: Side, issues: OptionIssues): ConnectionConfig | undefined {
+  const path = `options.${side}`;
+  if (uri.trim() === '') {
+    issues.add(`${path} must not be empty`, CONNECTION_HINT, side);
+    return undefined;
+  }
   if (!/^postgres(ql)?:\/\//i.test(uri)) {
-    return err(
-      migrationError('options', `The ${side} connection string is not a postgres:// URI`, {
-        side,
-        hint: 'Use postgres://user:password@host:5432/database?sslmode=require',
-      }),
-    );
+    // The text is not echoed: it may be a connection string with a password in it.
+    issues.add(`${path} is not a postgres:// URI`, 'Use postgres://user:password@host:5432/database?sslmode=require', side);
+    return undefined;
   }
   let parsed: ReturnType<typeof parse>;
   try {
@@ -198,79 +412,104 @@ function fromUri(uri: string, side: 'source' | 'target'): Result<ConnectionConfi
     parsed = parse(uri.replace(/([?&])(ssl[a-z]*|uselibpqcompat)=[^&]*/g, '$1'));
   } catch {
     // The parser's message could echo the URI, password included: say nothing of it.
-    return err(migrationError('options', `The ${side} connection URI cannot be parsed`, { side }));
+    issues.add(
+      `${path} is a URI that cannot be parsed`,
+      'Use postgres://user:password@host:port/database, with a port of 1-65535 and special characters in the user name and password percent-encoded.',
+      side,
+    );
+    return undefined;
   }
   const query = uri.indexOf('?');
   const params = new URLSearchParams(query >= 0 ? uri.slice(query + 1) : '');
-  const sslmode = toSslMode(params.get('sslmode') ?? undefined, side);
-  if (sslmode.isErr()) return err(sslmode.error);
-  const port = toPort(parsed.port ?? undefined, side);
-  if (port.isErr()) return err(port.error);
-  const host = parsed.host || 'localhost';
-  return ok({
-    host,
-    port: port.value,
+  const param = (name: string): string | undefined => params.get(name) || undefined;
+  const sslmode = toSslMode(param('sslmode'), `${path} (its sslmode parameter)`, side, issues);
+  const port = toPort(parsed.port || undefined, `${path} (its port)`, side, issues);
+  if (sslmode === undefined || port === undefined) return undefined;
+  return {
+    host: parsed.host || 'localhost',
+    port,
     database: parsed.database || 'postgres',
     username: parsed.user || 'postgres',
     password: parsed.password || undefined,
-    sslmode: sslmode.value,
-    sslrootcert: params.get('sslrootcert') ?? undefined,
-    sslcert: params.get('sslcert') ?? undefined,
-    sslkey: params.get('sslkey') ?? undefined,
-  });
+    sslmode,
+    sslrootcert: param('sslrootcert'),
+    sslcert: param('sslcert'),
+    sslkey: param('sslkey'),
+  };
 }
 
-function toSslMode(value: SslMode | boolean | string | undefined, side: 'source' | 'target'): Result<SslMode, MigrationError> {
-  if (value === undefined || value === '') return ok('prefer');
-  if (value === true || value === 'true') return ok('require');
-  if (value === false || value === 'false') return ok('disable');
-  if ((SSL_MODES as readonly string[]).includes(value)) return ok(value as SslMode);
-  return err(
-    migrationError('options', `Unknown sslmode "${value}" for the ${side}`, {
-      side,
-      hint: `Use one of ${SSL_MODES.join(', ')}.`,
-    }),
-  );
-}
-
-function toPort(value: number | string | undefined, side: 'source' | 'target'): Result<number, MigrationError> {
-  if (value === undefined || value === '') return ok(5432);
-  const port = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    return err(migrationError('options', `The ${side} port "${String(value)}" is not a TCP port`, { side }));
+function toSslMode(value: unknown, path: string, side: Side, issues: OptionIssues): SslMode | undefined {
+  if (value === UNREADABLE) return undefined;
+  if (value === undefined) return 'prefer';
+  if (value === true || value === 'true') return 'require';
+  if (value === false || value === 'false') return 'disable';
+  if (value === '') {
+    issues.add(`${path} must not be empty`, `Leave it out for the default (prefer), or use one of ${SSL_MODES.join(', ')}.`, side);
+    return undefined;
   }
-  return ok(port);
+  if (typeof value === 'string' && (SSL_MODES as readonly string[]).includes(value)) return value as SslMode;
+  const suggestion = typeof value === 'string' ? closestName(value, SSL_MODES) : undefined;
+  issues.add(
+    `${path} must be an sslmode or true/false, got ${typeof value === 'string' ? JSON.stringify(value) : kindOf(value)}${suggestion ? `; did you mean '${suggestion}'?` : ''}`,
+    `Use one of ${SSL_MODES.join(', ')}.`,
+    side,
+  );
+  return undefined;
+}
+
+function toPort(value: unknown, path: string, side: Side, issues: OptionIssues): number | undefined {
+  if (value === UNREADABLE) return undefined;
+  if (value === undefined) return 5432;
+  if (typeof value !== 'number' && typeof value !== 'string') {
+    issues.add(`${path} must be a number or a string of digits, got ${kindOf(value)}`, 'Use a TCP port, e.g. 5432.', side);
+    return undefined;
+  }
+  const port = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    issues.add(`${path} must be a TCP port (1-65535), got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`, 'Use a TCP port, e.g. 5432.', side);
+    return undefined;
+  }
+  return port;
+}
+
+/**
+ * The passwords in a {@link Migrator}'s options, read from anything and never
+ * throwing, so they can be kept out of every message even when the options
+ * are invalid. A URI's password is returned decoded and, when it differs, as
+ * written too.
+ */
+export function secretsOf(input: unknown): string[] {
+  const secrets: string[] = [];
+  const add = (value: unknown): void => {
+    if (typeof value === 'string' && value !== '' && !secrets.includes(value)) secrets.push(value);
+  };
+  for (const side of ['source', 'target'] as const) {
+    try {
+      const connection = isRecord(input) ? input[side] : undefined;
+      if (typeof connection === 'string') {
+        // Up to the last "@" before the host: an unencoded "@" may sit in the password.
+        const match = /^[a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:([^/?#]*)@[^@/?#]*(?:[/?#]|$)/i.exec(connection);
+        const raw = match?.[1];
+        if (raw) {
+          add(raw);
+          try {
+            add(decodeURIComponent(raw));
+          } catch {
+            // Not valid percent-encoding: the raw form is the password.
+          }
+        }
+      } else if (isRecord(connection)) {
+        add(connection['password']);
+      }
+    } catch {
+      // A getter or Proxy that throws holds no password we can know.
+    }
+  }
+  return secrets;
 }
 
 /** `user@host:port/database`: how a connection is named in messages (never with its password). */
 export function describeConnection(config: ConnectionConfig, database: string = config.database): string {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return `${config.username}@${host}:${config.port}/${database}`;
-}
-
-/** The passwords in whatever was passed as options, for the redactor; never throws. */
-export function secretsOf(input: unknown): string[] {
-  const fromInput = (value: unknown): string | undefined => {
-    try {
-      if (typeof value === 'object' && value !== null) {
-        const password = (value as { password?: unknown }).password;
-        return typeof password === 'string' ? password : undefined;
-      }
-      const match = typeof value === 'string' ? /^[^:]+:\/\/[^:@/]*:([^@]*)@/.exec(value) : null;
-      if (!match?.[1]) return undefined;
-      try {
-        return decodeURIComponent(match[1]);
-      } catch {
-        return match[1];
-      }
-    } catch {
-      return undefined;
-    }
-  };
-  try {
-    const options = (typeof input === 'object' && input !== null ? input : {}) as { source?: unknown; target?: unknown };
-    return [fromInput(options.source), fromInput(options.target)].filter((s): s is string => s !== undefined);
-  } catch {
-    return [];
-  }
 }

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Migrator, type MigrationError } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
@@ -72,6 +75,84 @@ describe('connecting', () => {
   it('with TLS to a server that does not offer it fails as tls', async () => {
     const error = await preflightError(plain.uri('postgres', { sslmode: 'require' }));
     expect(error).toMatchObject({ kind: 'tls' });
+  });
+
+  describe('over TLS', () => {
+    let files: string;
+    let otherCa: string;
+
+    beforeAll(() => {
+      files = mkdtempSync(join(tmpdir(), 'dlh-tls-files-'));
+      otherCa = join(files, 'other-ca.crt');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=another CA', '-keyout', join(files, 'other-ca.key'), '-out', otherCa], { stdio: 'ignore' });
+      writeFileSync(join(files, 'not-pem.crt'), 'not a certificate\n');
+    });
+
+    afterAll(() => {
+      if (files) rmSync(files, { recursive: true, force: true });
+    });
+
+    /** A source URI on `cluster` with TLS settings, and the preflight error it gets. */
+    async function tlsError(cluster: Cluster, sslmode: string, extra: { host?: string; sslrootcert?: string; sslcert?: string; sslkey?: string } = {}): Promise<MigrationError> {
+      const uri = new URL(cluster.uri('postgres', { sslmode }));
+      if (extra.host) uri.hostname = extra.host;
+      for (const key of ['sslrootcert', 'sslcert', 'sslkey'] as const) if (extra[key]) uri.searchParams.set(key, extra[key]);
+      const error = await preflightError(uri.toString());
+      expect(JSON.stringify(error), 'no password in the error').not.toContain(cluster.password);
+      return error;
+    }
+
+    it.each(['require', 'verify-ca', 'verify-full'])('under %s to a server without TLS says the server does not offer TLS, not that a certificate is wrong', async (sslmode) => {
+      const error = await tlsError(plain, sslmode, { sslrootcert: tls.caFile ?? '' });
+      expect(error).toMatchObject({ kind: 'tls', side: 'source', message: expect.stringContaining('does not offer TLS') });
+      expect(error.hint).toMatch(/Enable TLS on the source server .*or connect with sslmode=prefer or disable/);
+      expect(error.hint).not.toMatch(/certificate|sslrootcert/i);
+    });
+
+    it.each(['verify-ca', 'verify-full'])('under %s with sslrootcert of another CA says the certificate is not trusted by that file', async (sslmode) => {
+      const error = await tlsError(tls, sslmode, { sslrootcert: otherCa });
+      expect(error).toMatchObject({ kind: 'tls', side: 'source', message: expect.stringContaining('certificate is not trusted') });
+      expect(error.hint).toContain(`not signed by a CA in sslrootcert "${otherCa}"`);
+    });
+
+    it('under verify-full without sslrootcert says none was given', async () => {
+      const error = await tlsError(tls, 'verify-full');
+      expect(error).toMatchObject({ kind: 'tls', side: 'source', hint: expect.stringContaining('No sslrootcert was given') });
+    });
+
+    it('under verify-full to a host name the certificate does not name says so, and what it names', async () => {
+      // 127.1 reaches 127.0.0.1, but is not a name in the certificate (IP 127.0.0.1, DNS localhost).
+      const error = await tlsError(tls, 'verify-full', { host: '127.1', sslrootcert: tls.caFile ?? '' });
+      expect(error).toMatchObject({ kind: 'tls', side: 'source', message: expect.stringContaining('not for the host name "127.1"') });
+      expect(error.hint).toContain('IP Address:127.0.0.1, DNS:localhost');
+      expect(error.hint).toContain('sslmode=verify-ca');
+      expect(error.hint).not.toContain('not signed by');
+    });
+
+    it('under verify-ca to that host name connects, since only the CA is checked', async () => {
+      const uri = new URL(tls.uri('postgres', { sslmode: 'verify-ca' }));
+      uri.hostname = '127.1';
+      uri.searchParams.set('sslrootcert', tls.caFile ?? '');
+      const migrator = new Migrator({ source: uri.toString(), target: plain.uri() });
+      const report = await migrator.preflight();
+      await migrator.close();
+      expect(report.isOk(), JSON.stringify(report)).toBe(true);
+    });
+
+    it.each([
+      ['sslrootcert', 'does not exist', { sslrootcert: '/nonexistent/ca.crt' }, '/nonexistent/ca.crt'],
+      ['sslrootcert', 'is a directory', { sslrootcert: tmpdir() }, tmpdir()],
+      ['sslrootcert', 'holds no PEM certificate', { sslrootcert: 'NOT_PEM' }, 'not-pem.crt'],
+      ['sslcert', 'holds no PEM certificate', { sslcert: 'NOT_PEM', sslkey: 'NOT_PEM' }, 'not-pem.crt'],
+      ['sslkey', 'is set but sslcert is not', { sslkey: 'NOT_PEM' }, 'not-pem.crt'],
+    ] as const)('with a %s file that %s fails as options naming the setting and the file', async (setting, problem, extra, file) => {
+      const paths = Object.fromEntries(Object.entries(extra).map(([key, value]) => [key, value === 'NOT_PEM' ? join(files, 'not-pem.crt') : value]));
+      const error = await tlsError(tls, 'verify-full', { sslrootcert: tls.caFile ?? '', ...paths });
+      expect(error).toMatchObject({ kind: 'options', side: 'source' });
+      expect(error.message).toContain(setting);
+      expect(error.message).toContain(problem);
+      expect(error.message).toContain(file);
+    });
   });
 
   it('verifies the server certificate against sslrootcert under verify-full', async () => {

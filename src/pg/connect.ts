@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import postgres, { type Sql } from 'postgres';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type ErrorCause, type MigrationError, type MigrationErrorKind } from '../errors.js';
 import { describeConnection, type ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
+import { readTlsFiles } from './tls-files.js';
 
 /** Which cluster a connection or a failure belongs to. */
 export type Side = 'source' | 'target';
@@ -36,10 +36,13 @@ export interface OpenOptions {
  * identity check; `verify-full` checks both, as libpq does.
  */
 export function tlsOptions(config: ConnectionConfig): false | 'prefer' | 'require' | 'allow' | ConnectionOptions {
-  const files: ConnectionOptions = {};
-  if (config.sslrootcert) files.ca = readFileSync(config.sslrootcert);
-  if (config.sslcert) files.cert = readFileSync(config.sslcert);
-  if (config.sslkey) files.key = readFileSync(config.sslkey);
+  // Thrown into openConnection's guard, which reports it as an `options` error.
+  const files: ConnectionOptions = readTlsFiles(config).match(
+    (read) => read,
+    (problem) => {
+      throw new Error(problem);
+    },
+  );
   switch (config.sslmode) {
     case 'disable':
       return false;
@@ -145,22 +148,8 @@ export function classifyConnectionError(error: unknown, context: ErrorContext): 
       `Create it, or point the ${side} connection at an existing database.`,
     );
   }
-  if (
-    /ssl|tls|certificate|self.signed|unable to verify|hostname\/ip does not match|altnames/i.test(cause.message) ||
-    code.startsWith('ERR_TLS') ||
-    code.startsWith('ERR_SSL') ||
-    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
-    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
-    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
-  ) {
-    return build(
-      'tls',
-      `TLS with the ${side} failed (${where}, sslmode=${config.sslmode}): ${cause.message}`,
-      config.sslmode === 'verify-ca' || config.sslmode === 'verify-full'
-        ? `Check that sslrootcert holds the CA that signed the ${side}'s certificate${config.sslmode === 'verify-full' ? ' and that the host name matches it' : ''}.`
-        : `The ${side} does not offer TLS: use sslmode=prefer or disable, or enable ssl on the server.`,
-    );
-  }
+  const tls = classifyTlsFailure(cause, config, side);
+  if (tls) return build('tls', `${tls.message} (${where}, sslmode=${config.sslmode})`, tls.hint);
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'ECONNRESET'].includes(code)) {
     return build(
       'connection',
@@ -169,6 +158,72 @@ export function classifyConnectionError(error: unknown, context: ErrorContext): 
     );
   }
   return build('connection', `Cannot connect to the ${side} (${where}): ${cause.message}`, `Check the ${side} connection settings.`);
+}
+
+/** Node's verification codes for a certificate chain that does not lead to a trusted CA. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_CHAIN_TOO_LONG',
+]);
+
+/**
+ * What went wrong with TLS, told by the error postgres.js and Node produce
+ * for each case, so the hint names the real cause: a server without TLS is
+ * not a certificate problem, and a host name mismatch is not an untrusted CA.
+ */
+function classifyTlsFailure(cause: ErrorCause, config: ConnectionConfig, side: Side): { message: string; hint: string } | undefined {
+  const code = cause.code ?? '';
+  const wantsTls = config.sslmode === 'require' || config.sslmode === 'verify-ca' || config.sslmode === 'verify-full';
+  // The server answered the SSL request with "no"; postgres.js goes on with
+  // the handshake anyway, and the server hangs up on it.
+  if (code === 'ECONNRESET' && /before secure TLS connection was established/i.test(cause.message) && wantsTls) {
+    return {
+      message: `The ${side} server does not offer TLS, which sslmode=${config.sslmode} requires`,
+      hint: `Enable TLS on the ${side} server (ssl = on, with ssl_cert_file and ssl_key_file), or connect with sslmode=prefer or disable.`,
+    };
+  }
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    const selfSigned = code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? ' (it is self-signed)' : '';
+    return {
+      message: `The ${side} server's certificate is not trusted${selfSigned}: ${cause.message}`,
+      hint: config.sslrootcert
+        ? `The certificate is not signed by a CA in sslrootcert "${config.sslrootcert}": set sslrootcert to the CA certificate that signed the ${side}'s certificate, or use sslmode=require to encrypt without verifying.`
+        : `No sslrootcert was given, and the certificate is not signed by a CA this machine trusts: set sslrootcert to the CA certificate that signed the ${side}'s certificate, or use sslmode=require to encrypt without verifying.`,
+    };
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return {
+      message: `The ${side} server's certificate ${code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet'}`,
+      hint: `Renew the ${side} server's certificate, or check this machine's clock.`,
+    };
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const names = /altnames: (.*)$/.exec(cause.message)?.[1];
+    return {
+      message: `The ${side} server's certificate is not for the host name "${config.host}"`,
+      hint:
+        `sslmode=verify-full checks that the certificate names the host connected to${names ? `; it names ${names}` : ''}. ` +
+        `Connect with a host name the certificate names, or use sslmode=verify-ca to check the CA only.`,
+    };
+  }
+  if (
+    /\b(ssl|tls)\b|certificate|self.signed|unable to verify/i.test(cause.message) ||
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    code.startsWith('ERR_OSSL')
+  ) {
+    return {
+      message: `TLS with the ${side} failed: ${cause.message}`,
+      hint: `Check the ${side}'s sslmode, sslrootcert, sslcert and sslkey against the server's TLS settings.`,
+    };
+  }
+  return undefined;
 }
 
 /**

@@ -7,8 +7,7 @@
  * @module
  */
 import { spawn, execFile } from 'node:child_process';
-import { access, constants, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, constants, readdir, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
@@ -16,6 +15,7 @@ import { migrationError, type MigrationError } from '../errors.js';
 import type { ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
 import { messageOf, type Side } from './connect.js';
+import { makeTempDir } from './temp-dirs.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -132,7 +132,7 @@ export function runTool(
 }
 
 async function withPassfile<T>(target: ToolTarget, run: (env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'dlh-migrate-'));
+  const dir = await makeTempDir();
   try {
     const passfile = join(dir, 'pgpass');
     const { config } = target;

@@ -5,12 +5,12 @@
  * Publications and subscriptions are never copied: the migration makes its
  * own, and a copied subscription would start replicating from somewhere else.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { conninfoValue } from '../pg/identifiers.js';
+import { makeTempDir } from '../pg/temp-dirs.js';
 import { runTool, type PgTools, type ToolTarget } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import { messageOf } from '../pg/connect.js';
@@ -27,7 +27,7 @@ export function dbnameArg(database: string): string {
 }
 
 export function dumpSchema(tools: PgTools, source: ToolTarget, redactor: Redactor): ResultAsync<SchemaDump, MigrationError> {
-  return ResultAsync.fromPromise(mkdtemp(join(tmpdir(), 'dlh-migrate-schema-')), (error) =>
+  return ResultAsync.fromPromise(makeTempDir('schema'), (error) =>
     migrationError('tool', `Cannot create a temporary directory for the schema dump: ${messageOf(error)}`),
   ).andThen((dir) => {
     const dump: SchemaDump = {
