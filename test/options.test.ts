@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Migrator } from '../src/index.js';
 import { normalizeConnection, normalizeOptions, secretsOf } from '../src/options.js';
 
 const SOURCE = 'postgres://u:s3cret@src.example.com/postgres';
@@ -204,5 +205,16 @@ describe('secrets of the options', () => {
 
   it('are none for anything without passwords', () => {
     for (const input of [undefined, null, 3, 'x', [], {}, { source: 'postgres://h/db' }]) expect(secretsOf(input)).toEqual([]);
+  });
+});
+
+describe('a Migrator built from plain JavaScript', () => {
+  it('never throws, whatever it is given, and every method returns the options error without rejecting', async () => {
+    for (const input of [undefined, null, 42, 'postgres://x', [], { databases: 'x' }, { ...valid, databases: 'x' }, { ...valid, colour: 'blue' }]) {
+      const migrator = new Migrator(input as never);
+      const results = await Promise.all([migrator.preflight(), migrator.migrate(), migrator.status(), migrator.stop()]);
+      for (const result of results) expect(result.isErr() && result.error.kind).toBe('options');
+      expect((await migrator.close()).isOk()).toBe(true);
+    }
   });
 });

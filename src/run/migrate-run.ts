@@ -12,6 +12,7 @@ import type { Connection } from '../pg/connect.js';
 import type { PreflightFacts } from '../preflight/facts.js';
 import { decisionFor } from '../preflight/decision.js';
 import type { PreflightReport } from '../preflight/report.js';
+import { sweepStaleTempDirs } from '../pg/temp-dirs.js';
 import { SchemaSync } from '../schema/schema-sync.js';
 import type { RunContext } from './context.js';
 import { migrateDatabase, refuseDatabase, type DatabaseWork } from './database-migration.js';
@@ -19,6 +20,8 @@ import { runPreflight } from './preflight-run.js';
 
 export function runMigration(context: RunContext, target: Connection): ResultAsync<void, MigrationError> {
   return safeTry(async function* () {
+    // A process that died mid-run could not remove its temporary files (its schema dump, its passfile).
+    await sweepStaleTempDirs();
     const { report, facts } = yield* runPreflight(context);
     // What blocks only replication fails the databases that need it, each with its reasons, below.
     const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined && c.blocks === 'migration');
