@@ -177,7 +177,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...options.settings,
     };
     appendFileSync(join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
-    writeFileSync(join(REGISTRY, registryName(root)), JSON.stringify(record));
+    writeFileSync(join(REGISTRY, registryName(root)), JSON.stringify({ ...record, owner: process.pid }));
     running.add(record);
     const start = command(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60']);
     try {
@@ -265,13 +265,23 @@ function makeCluster(spec: {
   return cluster;
 }
 
-/** Stops every cluster any test process registered and did not stop. */
+/**
+ * Stops every cluster whose test process died without stopping it. Clusters
+ * of a process still running — another test run or a demo on this machine —
+ * are theirs to stop.
+ */
 export function stopLeftovers(): number {
   if (!existsSync(REGISTRY)) return 0;
   let stoppedCount = 0;
   for (const name of readdirSync(REGISTRY)) {
     try {
-      const { pgCtl, dataDir, root } = JSON.parse(readFileSync(join(REGISTRY, name), 'utf8')) as { pgCtl: string; dataDir: string; root: string };
+      const { pgCtl, dataDir, root, owner } = JSON.parse(readFileSync(join(REGISTRY, name), 'utf8')) as {
+        pgCtl: string;
+        dataDir: string;
+        root: string;
+        owner?: number;
+      };
+      if (owner !== undefined && owner !== process.pid && isAlive(owner)) continue;
       stopNow(pgCtl, dataDir, root);
       stoppedCount += 1;
     } catch {
@@ -279,4 +289,13 @@ export function stopLeftovers(): number {
     }
   }
   return stoppedCount;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
