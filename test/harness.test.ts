@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binariesFor, startClusters, type Cluster } from './support/cluster.js';
+import { binariesFor, REGISTRY, startClusters, stopLeftovers, type Cluster } from './support/cluster.js';
 
 describe('the throwaway cluster harness', () => {
   let clusters: Cluster[];
@@ -52,5 +55,27 @@ describe('the throwaway cluster harness', () => {
       socket.on('error', () => resolve(true));
     });
     expect(refused).toBe(true);
+  });
+
+  it('cleans up after a test process that died, and leaves the clusters of a live one running', async () => {
+    const [cluster] = await startClusters([{ major: 15 }]);
+    const entry = readdirSync(REGISTRY).find((name) => readFileSync(join(REGISTRY, name), 'utf8').includes(cluster!.dataDir))!;
+    const owned = (owner: number): void => {
+      const record = JSON.parse(readFileSync(join(REGISTRY, entry), 'utf8')) as object;
+      writeFileSync(join(REGISTRY, entry), JSON.stringify({ ...record, owner }));
+    };
+    const running = (): boolean => existsSync(join(cluster!.dataDir, 'postmaster.pid'));
+    try {
+      owned(process.ppid);
+      stopLeftovers();
+      expect(running()).toBe(true);
+
+      const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+      owned(dead);
+      stopLeftovers();
+      expect(running()).toBe(false);
+    } finally {
+      await cluster!.stop();
+    }
   });
 });
