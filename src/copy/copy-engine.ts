@@ -10,7 +10,7 @@
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { openConnection, toCause, type Connection } from '../pg/connect.js';
+import { connectionLost, isConnectionLoss, openConnection, sideByAddress, sideOf, tagSide, toCause, type Connection } from '../pg/connect.js';
 import type { ConnectionConfig } from '../options.js';
 import { listTables, type TableInfo } from '../pg/queries/tables.js';
 import { readSequences, writeSequence } from '../pg/queries/sequences.js';
@@ -45,10 +45,14 @@ export function copyDatabase(request: CopyRequest): ResultAsync<CopySummary, Mig
   let step = 'exporting a snapshot';
   return ResultAsync.fromPromise(
     (async () => {
-      const snapshot = await exportSnapshot(request.source.sql);
+      const snapshot = await exportSnapshot(request.source.sql).catch((error: unknown) => {
+        throw tagSide(error, 'source');
+      });
       try {
         step = 'listing tables';
-        const tables = await inSnapshot(request.source.sql, snapshot.id, listTables);
+        const tables = await inSnapshot(request.source.sql, snapshot.id, listTables).catch((error: unknown) => {
+          throw tagSide(error, 'source');
+        });
         const copied = await copyTables(request, tables, snapshot.id, (table) => {
           step = `copying ${table.schema}.${table.name}`;
         });
@@ -66,6 +70,12 @@ export function copyDatabase(request: CopyRequest): ResultAsync<CopySummary, Mig
     })(),
     (error) => {
       const cause = toCause(error, request.redactor);
+      if (isConnectionLoss(error)) {
+        return connectionLost(`Copying data of "${request.dbname}" while ${step}`, cause, {
+          side: sideOf(error) ?? sideByAddress(error, request.sourceConfig),
+          database: request.dbname,
+        });
+      }
       return migrationError('copy', `Copying data of "${request.dbname}" failed while ${step}: ${cause.message}`, {
         database: request.dbname,
         cause,
@@ -108,8 +118,9 @@ async function copyTables(
 }
 
 async function openReader(request: CopyRequest): Promise<ReaderConnection> {
-  const opened = await openConnection(request.sourceConfig, 'source', request.source.database, request.redactor, { max: 1 });
-  if (opened.isErr()) throw new Error(opened.error.message);
+  // A single connection: a reader that reconnected would read outside the snapshot.
+  const opened = await openConnection(request.sourceConfig, 'source', request.source.database, request.redactor, { single: true });
+  if (opened.isErr()) throw Object.assign(new Error(opened.error.message), opened.error.cause?.code ? { code: opened.error.cause.code } : {});
   const { sql } = opened.value;
   // Its socket may be left paused (see table-copy.ts): close without waiting for a goodbye.
   return { sql, discard: () => sql.end({ timeout: 0 }).catch(() => undefined) };

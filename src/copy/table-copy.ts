@@ -16,6 +16,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql, TransactionSql } from 'postgres';
+import { tagSide, type Side } from '../pg/connect.js';
 import { qualified, quoteIdent, quoteLiteral } from '../pg/identifiers.js';
 import type { TableInfo } from '../pg/queries/tables.js';
 
@@ -55,23 +56,38 @@ export async function copyTable(
   // A table whose every column is generated or dropped still has rows to recreate.
   const read = columns === '' ? `copy (select from only ${name}) to stdout` : `copy (select ${columns} from only ${name}) to stdout`;
   const write = columns === '' ? `copy ${name} from stdin` : `copy ${name} (${columns}) from stdin`;
-  const reader = await openReader();
+  const reader = await openReader().catch(from('source'));
   try {
-    await reader.sql.unsafe(
-      `begin isolation level repeatable read read only; set transaction snapshot ${quoteLiteral(snapshotId)}; set local row_security = off`,
-    ).simple();
-    return (await target.begin(async (writer) => {
-      const meter = new CopyMeter();
-      const readable = await reader.sql.unsafe(read).readable();
-      const writable = await writer.unsafe(write).writable();
-      const piped = pipeline(readable, meter, writable);
-      piped.catch(() => undefined);
-      await Promise.race([piped, surfaceLateFailure(writer, writable, piped)]);
-      return { rows: meter.rows, bytes: meter.bytes };
-    })) as TableCopyResult;
+    await reader.sql
+      .unsafe(
+        `begin isolation level repeatable read read only; set transaction snapshot ${quoteLiteral(snapshotId)}; set local row_security = off`,
+      )
+      .simple()
+      .catch(from('source'));
+    return (await target
+      .begin(async (writer) => {
+        const meter = new CopyMeter();
+        const readable = await reader.sql.unsafe(read).readable().catch(from('source'));
+        const writable = await writer.unsafe(write).writable().catch(from('target'));
+        // The first stream to fail names the side that failed; pipeline then fails the other with the same error.
+        readable.once('error', (error: unknown) => tagSide(error, 'source'));
+        writable.once('error', (error: unknown) => tagSide(error, 'target'));
+        const piped = pipeline(readable, meter, writable);
+        piped.catch(() => undefined);
+        await Promise.race([piped, surfaceLateFailure(writer, writable, piped)]);
+        return { rows: meter.rows, bytes: meter.bytes };
+      })
+      .catch(from('target'))) as TableCopyResult;
   } finally {
     await reader.discard();
   }
+}
+
+/** Rethrows a failure as coming from `side`, unless it already names one. */
+function from(side: Side): (error: unknown) => never {
+  return (error) => {
+    throw tagSide(error, side);
+  };
 }
 
 /**

@@ -7,11 +7,12 @@
  * @module
  */
 import type { ConnectionOptions } from 'node:tls';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type ErrorCause, type MigrationError, type MigrationErrorKind } from '../errors.js';
 import { describeConnection, type ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
+import { createPool } from './pool.js';
 import { readTlsFiles } from './tls-files.js';
 
 /** Which cluster a connection or a failure belongs to. */
@@ -28,6 +29,12 @@ export interface OpenOptions {
   /** Pool size; most work holds one connection at a time. */
   readonly max?: number;
   readonly applicationName?: string;
+  /**
+   * One connection that is never replaced: once it closes, every later query
+   * fails instead of running on a new connection without the first one's
+   * transaction or snapshot.
+   */
+  readonly single?: boolean;
 }
 
 /**
@@ -72,15 +79,16 @@ export function openConnection(
 ): ResultAsync<Connection, MigrationError> {
   let sql: Sql;
   try {
-    sql = postgres({
+    sql = createPool({
       host: config.host,
       port: config.port,
       database,
       username: config.username,
       ...(config.password !== undefined ? { password: config.password } : {}),
       ssl: tlsOptions(config),
-      max: options.max ?? 4,
-      idle_timeout: 30,
+      max: options.single ? 1 : options.max ?? 4,
+      idle_timeout: options.single ? 0 : 30,
+      ...(options.single ? { max_lifetime: 0, onclose: () => void sql.end({ timeout: 0 }).catch(() => undefined) } : {}),
       connect_timeout: 15,
       onnotice: () => undefined,
       prepare: false,
@@ -271,6 +279,7 @@ export function query<T>(
 ): ResultAsync<T, MigrationError> {
   return ResultAsync.fromPromise(run(connection.sql), (error) => {
     const cause = toCause(error, redactor);
+    if (isConnectionLoss(error)) return connectionLost(`${what} on the ${connection.side} database "${connection.database}"`, cause, connection);
     return migrationError(kind, `${what} failed on the ${connection.side} database "${connection.database}": ${cause.message}`, {
       side: connection.side,
       database: connection.database,
@@ -278,4 +287,77 @@ export function query<T>(
       ...(cause.hint !== undefined ? { hint: cause.hint } : {}),
     });
   });
+}
+
+/** Error codes of a connection that went away under a running migration. */
+const LOSS_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  // admin_shutdown, crash_shutdown, cannot_connect_now: the server stops, crashed or is still starting.
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+/**
+ * True when `error` (a driver error, or a {@link ErrorCause} copied from one)
+ * says the connection went away: the server stopped, restarted or crashed,
+ * the backend was terminated, or the network dropped it. SQLSTATE class 08
+ * is "connection exception". The `TypeError` is what postgres.js 3.4 throws
+ * when it writes to a connection that already closed (see pool.ts).
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (LOSS_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && message.includes("Cannot read properties of null (reading 'write')");
+}
+
+/**
+ * The `connection` error for work that a lost connection interrupted: which
+ * side closed it when known, and that a re-run picks up from there.
+ */
+export function connectionLost(
+  what: string,
+  cause: ErrorCause,
+  scope: { readonly side?: Side | undefined; readonly database?: string | undefined } = {},
+): MigrationError {
+  const who = scope.side ? `The ${scope.side}` : 'A server';
+  return migrationError('connection', `${what} failed: the connection was lost (${cause.message})`, {
+    side: scope.side,
+    database: scope.database,
+    cause,
+    hint:
+      `${who} closed the connection (server stopped or restarted, or the backend was terminated); ` +
+      'run migrate() again once it is back: finished databases are kept and this one is redone.',
+  });
+}
+
+const errorSides = new WeakMap<object, Side>();
+
+/** Remembers which side `error` came from, unless something already said so. Returns `error`. */
+export function tagSide<T>(error: T, side: Side): T {
+  if (typeof error === 'object' && error !== null && !errorSides.has(error)) errorSides.set(error, side);
+  return error;
+}
+
+/** The side {@link tagSide} recorded for `error`. */
+export function sideOf(error: unknown): Side | undefined {
+  return typeof error === 'object' && error !== null ? errorSides.get(error) : undefined;
+}
+
+/**
+ * The side a postgres.js connection error concerns, by the address it names:
+ * the source's address is the source, any other the destination. Server
+ * errors (a terminated backend) name no address.
+ */
+export function sideByAddress(error: unknown, source: Pick<ConnectionConfig, 'host' | 'port'>): Side | undefined {
+  const { address, port } = (typeof error === 'object' && error !== null ? error : {}) as { address?: unknown; port?: unknown };
+  if (typeof address !== 'string' || typeof port !== 'number') return undefined;
+  return address === source.host && port === source.port ? 'source' : 'target';
 }

@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
-import { toCause } from '../pg/connect.js';
+import { connectionLost, isConnectionLoss, sideByAddress, toCause } from '../pg/connect.js';
 import { findSlots, findSubscription, publicationExists, subscriptionErrorCount } from '../pg/queries/replication.js';
 import { syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
@@ -144,6 +144,9 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   #step<T>(job: DatabaseJob, what: string, run: () => Promise<T>): ResultAsync<T, MigrationError> {
     return ResultAsync.fromPromise(run(), (error) => {
       const cause = toCause(error, job.redactor);
+      if (isConnectionLoss(error)) {
+        return connectionLost(`${what} for "${job.dbname}"`, cause, { side: sideByAddress(error, job.sourceConfig), database: job.dbname });
+      }
       return migrationError('replication', `${what} for "${job.dbname}" failed: ${cause.message}`, {
         database: job.dbname,
         cause,

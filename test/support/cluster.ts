@@ -44,6 +44,12 @@ export interface Cluster {
   sql(database?: string): Sql;
   /** Runs a multi-statement script. */
   exec(text: string, database?: string): Promise<void>;
+  /** Stops the server as a crash (`immediate`) or an administrator (`fast`) would, keeping its data and port. */
+  stopServer(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Starts a server stopped by {@link stopServer} again, on the same data directory and port. */
+  startServer(): Promise<void>;
+  /** {@link stopServer} then {@link startServer}. */
+  restart(mode?: 'fast' | 'immediate'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -253,6 +259,18 @@ function makeCluster(spec: {
     },
     async exec(text, database = 'postgres') {
       await cluster.sql(database).unsafe(text).simple();
+    },
+    async stopServer(mode = 'fast') {
+      const stop = command(spec.record.pgCtl, ['stop', '-D', spec.dataDir, '-m', mode, '-w', '-t', '60']);
+      await run(stop[0], stop[1]);
+    },
+    async startServer() {
+      const start = command(spec.record.pgCtl, ['start', '-D', spec.dataDir, '-l', spec.logFile, '-w', '-t', '60']);
+      await run(start[0], start[1]);
+    },
+    async restart(mode = 'fast') {
+      await cluster.stopServer(mode);
+      await cluster.startServer();
     },
     async stop() {
       if (stopped) return;

@@ -1,0 +1,141 @@
+/**
+ * postgres.js pools whose reservations and transactions survive a lost
+ * connection as errors.
+ *
+ * postgres.js 3.4 sends a query given to a reserved connection or a
+ * transaction straight to that connection, even after its socket closed: the
+ * write then runs from `setImmediate` on a nulled socket and throws a
+ * `TypeError` no caller can catch (it kills the host process), and the query
+ * never settles (docs/upstream/postgres-js-null-socket.md). A transaction
+ * hits this by itself: its closing `rollback` or `commit` is such a query.
+ * Queries given to the pool are safe: it reconnects first.
+ *
+ * So here every `reserve()` and every `begin()` runs on a session of its
+ * own: a pool of exactly one connection, driven only through the pool, that
+ * ends itself the moment its connection closes. A later query then rejects
+ * with `CONNECTION_ENDED` instead of running on a new connection that lacks
+ * the transaction, snapshot or lock the session held.
+ *
+ * @module
+ */
+import postgres, { type Options, type ReservedSql, type Sql, type TransactionSql } from 'postgres';
+
+type PoolOptions = Options<Record<string, postgres.PostgresType>>;
+
+interface Session {
+  readonly sql: Sql;
+  /** True once its connection closed: what the session held on the server is gone. */
+  lost(): boolean;
+  end(timeoutSeconds: number): Promise<void>;
+}
+
+const END_TIMEOUT_SECONDS = 5;
+
+function openSession(options: PoolOptions): Session {
+  let lost = false;
+  const sql: Sql = postgres({
+    ...options,
+    max: 1,
+    // Never closed behind the caller's back: a close means the server or the network ended it.
+    idle_timeout: 0,
+    max_lifetime: 0,
+    onclose: () => {
+      lost = true;
+      void sql.end({ timeout: 0 }).catch(() => undefined);
+    },
+  });
+  return {
+    sql,
+    lost: () => lost,
+    end: (timeout) => sql.end({ timeout }).catch(() => undefined),
+  };
+}
+
+/** The error a transaction ends with when its connection closed before it could commit. */
+export function connectionClosedError(): Error {
+  return Object.assign(new Error('The connection closed before the transaction could commit'), { code: 'CONNECTION_CLOSED' });
+}
+
+/**
+ * A postgres.js pool whose `reserve()` and `begin()` each open a session of
+ * their own (see the module comment), and whose `end()` ends those too.
+ */
+export function createPool(options: PoolOptions): Sql {
+  const sql = postgres(options);
+  const sessions = new Set<Session>();
+  const open = (): Session => {
+    const session = openSession(options);
+    sessions.add(session);
+    return session;
+  };
+  const close = (session: Session, timeout = END_TIMEOUT_SECONDS): Promise<void> => {
+    sessions.delete(session);
+    return session.end(timeout);
+  };
+
+  const reserve = async (): Promise<ReservedSql> => {
+    const session = open();
+    return Object.assign(session.sql, { release: () => void close(session) });
+  };
+
+  const begin = async (
+    optionsOrRun: string | ((tx: TransactionSql) => unknown),
+    maybeRun?: (tx: TransactionSql) => unknown,
+  ): Promise<unknown> => {
+    const mode = typeof optionsOrRun === 'string' ? optionsOrRun : '';
+    const run = typeof optionsOrRun === 'function' ? optionsOrRun : maybeRun;
+    if (!run) throw new TypeError('begin() needs a function to run in the transaction');
+    const session = open();
+    try {
+      await session.sql.unsafe(`begin ${mode.replace(/[^a-z ]/gi, '')}`);
+      let result: unknown;
+      try {
+        const value = run(asTransaction(session.sql));
+        result = await (Array.isArray(value) ? Promise.all(value) : value);
+      } catch (error) {
+        if (!session.lost()) await session.sql`rollback`.catch(() => undefined);
+        throw error;
+      }
+      if (session.lost()) throw connectionClosedError();
+      await session.sql`commit`;
+      return result;
+    } finally {
+      await close(session);
+    }
+  };
+
+  const end = sql.end.bind(sql);
+  Object.assign(sql, {
+    reserve,
+    begin,
+    end: async (endOptions?: { timeout?: number }) => {
+      const timeout = endOptions?.timeout ?? END_TIMEOUT_SECONDS;
+      await Promise.all([end(endOptions), ...[...sessions].map((session) => close(session, timeout))]);
+    },
+  });
+  return sql;
+}
+
+/** The session as a transaction handle: savepoints are plain SQL on the same connection. */
+function asTransaction(sql: Sql): TransactionSql {
+  let savepoints = 0;
+  const tx = sql as unknown as TransactionSql;
+  const savepoint = async (nameOrRun: string | ((tx: TransactionSql) => unknown), maybeRun?: (tx: TransactionSql) => unknown): Promise<unknown> => {
+    const run = typeof nameOrRun === 'function' ? nameOrRun : maybeRun;
+    if (!run) throw new TypeError('savepoint() needs a function to run');
+    const name = `s${savepoints++}${typeof nameOrRun === 'string' ? `_${nameOrRun}` : ''}`;
+    await sql`savepoint ${sql(name)}`;
+    try {
+      const value = run(tx);
+      const result = await (Array.isArray(value) ? Promise.all(value) : value);
+      await sql`release savepoint ${sql(name)}`;
+      return result;
+    } catch (error) {
+      await sql`rollback to ${sql(name)}`;
+      throw error;
+    }
+  };
+  return Object.assign(tx, { savepoint, prepare: () => {
+    throw new TypeError('Prepared transactions are not supported on this pool');
+  } }) as TransactionSql;
+}

@@ -1,0 +1,220 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Migrator, type MigrationError, type MigrationStatus } from '../src/index.js';
+import type { Result } from 'neverthrow';
+import { startClusters, type Cluster } from './support/cluster.js';
+import { eventually, fingerprint } from './support/compare.js';
+
+/**
+ * Faults injected while data moves: a server stopped or restarted, the
+ * library's backends terminated. Each must end, within a bound, in a typed
+ * outcome, never a crash of the host process or a migrate() that never
+ * resolves; and a later run must finish the job without duplicating a row.
+ */
+const APP = 'datalakehouse-db-migrate';
+const BOUND_MS = 60_000;
+
+const crashes: unknown[] = [];
+const recordCrash = (error: unknown): void => {
+  crashes.push(error);
+};
+
+/** Resolves with `promise`, or fails the test once `ms` passed: a hang is a defect too. */
+async function within<T>(ms: number, what: string, promise: PromiseLike<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until one of the library's backends on `cluster` runs a statement matching `pattern`. */
+async function untilRunning(cluster: Cluster, pattern: string): Promise<void> {
+  await eventually(
+    `a backend runs ${pattern}`,
+    async () => {
+      const rows = await cluster.sql()`
+        select 1 from pg_stat_activity
+        where application_name = ${APP} and state = 'active' and query ilike ${pattern}`.catch(() => []);
+      return rows.length > 0;
+    },
+    BOUND_MS,
+  );
+}
+
+async function terminateBackends(cluster: Cluster): Promise<number> {
+  const rows = await cluster.sql()`
+    select pg_terminate_backend(pid) as done from pg_stat_activity
+    where application_name = ${APP} and pid <> pg_backend_pid()`;
+  return rows.length;
+}
+
+/** The per-database outcome of a run that may fail as a whole, as one comparable value. */
+function outcome(result: Result<MigrationStatus, MigrationError>, dbname: string): { kind: string; error: string } {
+  if (result.isErr()) return { kind: `error:${result.error.kind}`, error: `${result.error.message} ${result.error.hint ?? ''}` };
+  const db = result.value.databases.find((d) => d.dbname === dbname);
+  return { kind: db?.status ?? 'missing', error: db?.error ?? '' };
+}
+
+const LOST_CONNECTION = /closed the connection/i;
+
+describe('faults while data moves', () => {
+  let source: Cluster;
+  let target: Cluster;
+  const migrator = (dbname: string, method: 'dump' | 'replication'): Migrator =>
+    new Migrator({
+      source: source.uri(),
+      target: target.uri(),
+      method,
+      databases: [dbname],
+      jobs: 1,
+      pollIntervalMs: 200,
+      syncTimeoutMs: 50_000,
+    });
+
+  /** Removes what earlier tests left of `dbname` on the destination, so each test starts from nothing. */
+  async function forget(dbname: string): Promise<void> {
+    await target.exec(`drop database if exists ${dbname} with (force)`);
+    await target.exec(
+      `do $$ begin
+         if to_regclass('datalakehouse_migrate.database_state') is not null then
+           delete from datalakehouse_migrate.database_state where dbname = '${dbname}';
+         end if;
+       end $$`,
+    );
+  }
+
+  /** Runs migrate() to its end and checks the destination now holds exactly the source's data. */
+  async function rerunUntilEqual(dbname: string, method: 'dump' | 'replication', expected: string): Promise<void> {
+    const m = migrator(dbname, method);
+    const result = await within(BOUND_MS * 2, 'the re-run', m.migrate());
+    if (method === 'replication' && result.isOk()) await m.stop().match(() => undefined, () => undefined);
+    await m.close();
+    expect(outcome(result, dbname)).toEqual({ kind: expected, error: '' });
+    const [wanted, got] = await Promise.all([fingerprint(source.sql(dbname)), fingerprint(target.sql(dbname))]);
+    expect(got).toEqual(wanted);
+  }
+
+  beforeAll(async () => {
+    process.on('uncaughtException', recordCrash);
+    process.on('unhandledRejection', recordCrash);
+    [source, target] = (await startClusters([{ major: 15 }, { major: 15 }])) as [Cluster, Cluster];
+    for (const dbname of ['bulk', 'stream']) {
+      await source.exec(`create database ${dbname}`);
+      // Narrow rows, many of them: a copy long enough to be caught in the middle.
+      await source.exec(
+        `create table big (id bigint primary key, payload text not null);
+         insert into big select g, md5(g::text) from generate_series(1, 600000) g;
+         create table small (id serial primary key, note text);
+         insert into small (note) select 'note ' || g from generate_series(1, 50) g;
+         analyze;`,
+        dbname,
+      );
+    }
+  }, 180_000);
+
+  afterEach(async () => {
+    // A test that failed half-way must not leave a server down for the next one.
+    await Promise.all([source.startServer().catch(() => undefined), target.startServer().catch(() => undefined)]);
+    const seen = crashes.splice(0).map((c) => (c instanceof Error ? c.stack : String(c)));
+    expect(seen).toEqual([]);
+  });
+
+  afterAll(async () => {
+    process.off('uncaughtException', recordCrash);
+    process.off('unhandledRejection', recordCrash);
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('fails the database with a lost-connection error when the source stops mid-copy, and a re-run finishes it', async () => {
+    const m = migrator('bulk', 'dump');
+    const run = m.migrate();
+    await untilRunning(source, 'copy%to stdout%');
+    await source.stopServer('fast');
+    const result = await within(BOUND_MS, 'migrate() after the source stopped', Promise.resolve(run));
+    await m.close();
+    const seen = outcome(result, 'bulk');
+    expect(['failed', 'error:connection']).toContain(seen.kind);
+    expect(seen.error).toMatch(LOST_CONNECTION);
+    expect(seen.error).toMatch(/source/);
+
+    await source.startServer();
+    await rerunUntilEqual('bulk', 'dump', 'done');
+  });
+
+  it('fails typed when the source crashes (immediate stop) mid-copy, and a re-run finishes it', async () => {
+    await forget('bulk');
+    const m = migrator('bulk', 'dump');
+    const run = m.migrate();
+    await untilRunning(source, 'copy%to stdout%');
+    await source.stopServer('immediate');
+    const result = await within(BOUND_MS, 'migrate() after the source crashed', Promise.resolve(run));
+    await m.close();
+    const seen = outcome(result, 'bulk');
+    expect(['failed', 'error:connection']).toContain(seen.kind);
+    expect(seen.error).toMatch(LOST_CONNECTION);
+    expect(seen.error).toMatch(/source/);
+
+    await source.startServer();
+    await rerunUntilEqual('bulk', 'dump', 'done');
+  });
+
+  it('fails typed when the source terminates the copy backends, and a re-run finishes it', async () => {
+    await forget('bulk');
+    const m = migrator('bulk', 'dump');
+    const run = m.migrate();
+    await untilRunning(source, 'copy%to stdout%');
+    expect(await terminateBackends(source)).toBeGreaterThan(0);
+    const result = await within(BOUND_MS, 'migrate() after the source backends were terminated', Promise.resolve(run));
+    await m.close();
+    const seen = outcome(result, 'bulk');
+    expect(['failed', 'error:connection']).toContain(seen.kind);
+    expect(seen.error).toMatch(LOST_CONNECTION);
+    expect(seen.error).toMatch(/source/);
+
+    await rerunUntilEqual('bulk', 'dump', 'done');
+  });
+
+  it('fails typed when the destination terminates the copy backends, and a re-run finishes it', async () => {
+    await forget('bulk');
+    const m = migrator('bulk', 'dump');
+    const run = m.migrate();
+    await untilRunning(target, 'copy%from stdin%');
+    expect(await terminateBackends(target)).toBeGreaterThan(0);
+    const result = await within(BOUND_MS, 'migrate() after the destination backends were terminated', Promise.resolve(run));
+    await m.close();
+    const seen = outcome(result, 'bulk');
+    expect(['failed', 'error:connection']).toContain(seen.kind);
+    expect(seen.error).toMatch(LOST_CONNECTION);
+    expect(seen.error).toMatch(/target/i);
+
+    await rerunUntilEqual('bulk', 'dump', 'done');
+  });
+
+  it('ends within a bound when the destination restarts during replication\'s initial copy, and a re-run reaches syncing', async () => {
+    const m = migrator('stream', 'replication');
+    const run = m.migrate();
+    await eventually(
+      'the subscription copies a table',
+      async () => {
+        const rows = await target.sql('postgres')`
+          select 1 from pg_stat_activity where backend_type = 'logical replication worker' and datname = 'stream'`
+          .catch(() => []);
+        const copying = await target.sql('stream')`select 1 from pg_subscription_rel where srsubstate = 'd'`.catch(() => []);
+        return rows.length > 0 && copying.length > 0;
+      },
+      BOUND_MS,
+    );
+    await target.restart('fast');
+    const result = await within(BOUND_MS, 'migrate() after the destination restarted', Promise.resolve(run));
+    await m.close();
+    const seen = outcome(result, 'stream');
+    expect(['syncing', 'failed', 'error:connection']).toContain(seen.kind);
+    if (seen.kind !== 'syncing') expect(seen.error).toMatch(LOST_CONNECTION);
+
+    await rerunUntilEqual('stream', 'replication', 'syncing');
+  });
+});
