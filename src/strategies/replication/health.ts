@@ -93,17 +93,19 @@ export async function checkReplicationHealth(source: Sql, target: Sql, name: str
 }
 
 /**
- * `flush_lag` while the subscriber replies; once it has been silent for
- * longer than it ever is when working, the silence itself (the walsender's
- * lag figures stop at the last reply and would understate a blocked
- * destination).
+ * The walsender's `flush_lag` while the subscriber replies. Its lag figures
+ * only change when a reply comes, so a blocked destination would keep showing
+ * the last one (or none, after an idle spell): then the time since its last
+ * reply is the lag — once that silence is longer than a working subscriber
+ * keeps, or whenever there is no figure at all (an upper bound: the reply may
+ * predate the pending changes).
  */
 function lagSeconds(slot: SlotProgress): number | null {
   if (slot.confirmedFlushLsn !== null && lsnReached(slot.confirmedFlushLsn, slot.currentLsn)) return 0;
   if (slot.activePid === null) return null;
-  const silence = slot.replyAgeSeconds !== null && slot.replyAgeSeconds > REPLY_INTERVAL_SECONDS ? slot.replyAgeSeconds : null;
-  if (slot.flushLagSeconds === null && silence === null) return null;
-  return Math.max(slot.flushLagSeconds ?? 0, silence ?? 0);
+  const silence = slot.replyAgeSeconds;
+  if (slot.flushLagSeconds === null) return silence;
+  return silence !== null && silence > REPLY_INTERVAL_SECONDS ? Math.max(slot.flushLagSeconds, silence) : slot.flushLagSeconds;
 }
 
 const START_OVER = "Stop this database's migration and migrate it again: its initial copy must start over.";
