@@ -26,6 +26,8 @@ export interface ClusterOptions {
   readonly tls?: 'off' | 'on' | 'required';
   readonly settings?: Readonly<Record<string, string | number>>;
   readonly password?: string;
+  /** Runs the logging collector, so `pg_current_logfile()` names a log the server itself can read. */
+  readonly logCollector?: boolean;
 }
 
 export interface Cluster {
@@ -180,6 +182,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       full_page_writes: 'off',
       shared_buffers: "'32MB'",
       ...(certs ? { ssl: 'on', ssl_cert_file: `'${certs.cert}'`, ssl_key_file: `'${certs.key}'` } : {}),
+      ...(options.logCollector ? { logging_collector: 'on', log_directory: "'log'" } : {}),
       ...options.settings,
     };
     appendFileSync(join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');

@@ -2,20 +2,51 @@
  * Waits until a subscription is `syncing` in the design's strict sense:
  * every published table is `ready` on the subscriber **and** its rows are
  * there (row counts equal on both sides), never merely "no lag".
+ *
+ * Worker errors during the wait are judged, not only reported. During the
+ * initial copy, failures can be legitimate and pass by themselves (the source
+ * restarts, a slot or worker is briefly short), and workers retry every
+ * `wal_retrieve_retry_interval` (5 s by default). A failure that repeats
+ * *without progress* does not pass by itself, and waiting out the sync
+ * timeout (hours) would only hide it:
+ *
+ * - the apply worker: once it failed {@link APPLY_FAILURES} times while the
+ *   slot's confirmed position stood still, the health check is asked; it
+ *   fails the wait only if the destination also cannot catch up with the
+ *   source within {@link PROBE_MS}. The slot moving on, or a successful
+ *   catch-up, forgives the errors seen so far.
+ * - table synchronisation workers: {@link SYNC_FAILURES} failures while no
+ *   table changed state fail the wait (one source restart costs each running
+ *   sync worker one failure, no more).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from 'postgres';
-import { qualified } from '../../pg/identifiers.js';
-import {
-  findSubscription,
-  publishedTables,
-  subscriptionErrorCount,
-  subscriptionTableStates,
-} from '../../pg/queries/replication.js';
+import { qualified, quoteIdent } from '../../pg/identifiers.js';
+import { findSubscription, publishedTables, subscriptionTableStates } from '../../pg/queries/replication.js';
+import { slotProgress } from '../../pg/queries/slot-progress.js';
+import { subscriptionErrors } from '../../pg/queries/subscription-errors.js';
 import type { DatabaseJob } from '../strategy.js';
+import { checkReplicationHealth, type ReplicationProblem } from './health.js';
 
 export class SyncTimeout extends Error {}
 export class SubscriptionGone extends Error {}
+
+/** The replication keeps failing without progress; `problem` says what and what to do. */
+export class ReplicationFailing extends Error {
+  readonly problem: ReplicationProblem;
+
+  constructor(problem: ReplicationProblem) {
+    super(`${problem.message}. ${problem.hint}`);
+    this.problem = problem;
+  }
+}
+
+/** Apply worker failures in a row, without the slot moving, before the health check is asked. */
+const APPLY_FAILURES = 2;
+/** Table synchronisation failures in a row, without a table changing state, that fail the wait. */
+const SYNC_FAILURES = 4;
+/** How long the health check may watch for the destination catching up despite the errors. */
+const PROBE_MS = 3_000;
 
 /** Resolves with the number of published tables once they are all ready and level. */
 export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<number> {
@@ -25,6 +56,8 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<
   let lastErrors = 0;
   let verifying = false;
   let unequal = new Set(tables.map((t) => qualified(t.schema, t.name)));
+  let applyMark: { lsn: string | null; errors: number } | undefined;
+  let syncMark: { states: string; errors: number } | undefined;
   for (;;) {
     const subscription = await findSubscription(job.target.sql, name);
     if (!subscription) throw new SubscriptionGone(`Subscription ${name} disappeared from the destination`);
@@ -35,16 +68,34 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<
       lastReady = ready;
       job.emit({ type: 'replication:state', dbname: job.dbname, state: 'copying', tablesReady: ready, tablesTotal: tables.length });
     }
-    const errors = await subscriptionErrorCount(job.target.sql, subscription.oid);
-    if (errors > lastErrors) {
-      lastErrors = errors;
+
+    const errors = await subscriptionErrors(job.target.sql, subscription.oid);
+    if (errors.apply + errors.sync > lastErrors) {
+      lastErrors = errors.apply + errors.sync;
       job.emit({
         type: 'warning',
         dbname: job.dbname,
-        message: `The subscription of "${job.dbname}" has hit ${errors} apply or sync error(s); it keeps retrying`,
+        message: `The subscription of "${job.dbname}" has hit ${lastErrors} apply or sync error(s); it keeps retrying`,
         hint: "The destination server's log says which statement fails (often a constraint or a missing column).",
       });
     }
+    const lsn = (await slotProgress(job.source.sql, name))?.confirmedFlushLsn ?? null;
+    if (!applyMark || lsn !== applyMark.lsn) applyMark = { lsn, errors: errors.apply };
+    if (errors.apply - applyMark.errors >= APPLY_FAILURES) {
+      const health = await checkReplicationHealth(job.source.sql, job.target.sql, name, {
+        baselineErrors: applyMark.errors + errors.sync,
+        maxLagBytes: Number.POSITIVE_INFINITY,
+        probeMs: PROBE_MS,
+      });
+      if (health.problem) throw new ReplicationFailing(health.problem);
+      applyMark = { lsn: (await slotProgress(job.source.sql, name))?.confirmedFlushLsn ?? null, errors: errors.apply };
+    }
+    const signature = states.map((s) => `${s.table}:${s.state}`).sort().join(',');
+    if (!syncMark || signature !== syncMark.states) syncMark = { states: signature, errors: errors.sync };
+    if (errors.sync - syncMark.errors >= SYNC_FAILURES) {
+      throw new ReplicationFailing(syncFailing(name, errors.sync - syncMark.errors, states.filter((s) => s.state !== 'r').map((s) => s.table)));
+    }
+
     if (ready === tables.length && states.length >= tables.length) {
       if (!verifying) {
         verifying = true;
@@ -61,6 +112,17 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<
     }
     await sleep(job.pollIntervalMs);
   }
+}
+
+function syncFailing(name: string, failures: number, copying: readonly string[]): ReplicationProblem {
+  const which = copying.length > 0 ? ` (${copying.slice(0, 5).join(', ')}${copying.length > 5 ? ', …' : ''})` : '';
+  return {
+    message: `Copying the initial rows of subscription ${name}${which} failed ${failures} times in a row without any table getting further`,
+    hint:
+      `The destination server's log says why: look for the ERROR of a "logical replication table synchronization worker for subscription ${quoteIdent(name)}". ` +
+      'Often the destination table already holds rows (duplicate key), or a column or constraint differs from the source. ' +
+      'Fix that on the destination, then migrate this database again.',
+  };
 }
 
 /** Tables (as quoted `schema.table`) whose row counts differ between the two sides. */

@@ -1,0 +1,198 @@
+/**
+ * Whether a database's replication still works: its subscription and slot
+ * exist and are usable, its apply worker is not failing over and over, and
+ * the destination is not too far behind. Every problem names the
+ * subscription or slot and says what to do about it.
+ *
+ * @module
+ */
+import type { Sql } from 'postgres';
+import { quoteIdent } from '../../pg/identifiers.js';
+import { findSubscription, type SubscriptionInfo } from '../../pg/queries/replication.js';
+import { serverLogTail } from '../../pg/queries/server-log-tail.js';
+import { slotProgress, type SlotProgress } from '../../pg/queries/slot-progress.js';
+import { subscriptionErrors } from '../../pg/queries/subscription-errors.js';
+import { lastApplyError, type ApplyErrorEntry } from './apply-error-log.js';
+import { waitForCatchUp } from './catch-up.js';
+import { lsnReached } from './lsn.js';
+
+export interface ReplicationProblem {
+  readonly message: string;
+  readonly hint: string;
+}
+
+export interface ReplicationHealth {
+  /** null when healthy */
+  readonly problem: ReplicationProblem | null;
+  /** source's current WAL position minus what the destination confirmed applied (slot confirmed_flush_lsn); null if unknown */
+  readonly lagBytes: number | null;
+  /** seconds the destination is behind (0 when caught up); null if unknown */
+  readonly lagSeconds: number | null;
+  /** apply + sync error count from pg_stat_subscription_stats (0 before PG 15) */
+  readonly errorCount: number;
+}
+
+export interface HealthOptions {
+  /** error count recorded when the database became syncing; errors beyond it are news */
+  readonly baselineErrors: number;
+  readonly maxLagBytes: number;
+  /** how long a check may wait to see whether the destination catches up despite new errors (e.g. 3000) */
+  readonly probeMs: number;
+}
+
+/** Enough of the log for the last few minutes of a busy server. */
+const LOG_TAIL_BYTES = 512 * 1024;
+const PROBE_POLL_MS = 100;
+/** A working subscriber replies at least this often (`wal_receiver_status_interval`'s default). */
+const REPLY_INTERVAL_SECONDS = 10;
+
+/**
+ * Checks the replication `name` (see `replicationName`) from the source
+ * database (`source`) to the destination database (`target`).
+ *
+ * New errors alone are not a problem: a source restart makes the apply worker
+ * fail once and reconnect. They are one when, in addition, the destination
+ * does not catch up with the source's current position within `probeMs`.
+ *
+ * ### Examples
+ * ```ts
+ * const health = await checkReplicationHealth(source, target, replicationName('shop'), {
+ *   baselineErrors: 0, maxLagBytes: 1024 ** 3, probeMs: 3000,
+ * });
+ * if (health.problem) console.log(`${health.problem.message}. ${health.problem.hint}`);
+ * ```
+ */
+export async function checkReplicationHealth(source: Sql, target: Sql, name: string, options: HealthOptions): Promise<ReplicationHealth> {
+  const subscription = await findSubscription(target, name);
+  let slot = await slotProgress(source, name);
+  const errors = subscription ? await subscriptionErrors(target, subscription.oid) : { apply: 0, sync: 0 };
+  const errorCount = errors.apply + errors.sync;
+  const report = (problem: ReplicationProblem | null): ReplicationHealth => ({
+    problem,
+    lagBytes: slot?.lagBytes ?? null,
+    lagSeconds: slot ? lagSeconds(slot) : null,
+    errorCount,
+  });
+
+  if (!subscription) return report(subscriptionMissing(name));
+  if (!subscription.enabled) return report(subscriptionDisabled(name));
+  if (!slot) return report(slotMissing(name));
+  const invalid = slotInvalidated(slot);
+  if (invalid) return report(invalid);
+  if (errorCount > options.baselineErrors) {
+    const probe = await waitForCatchUp(source, target, name, { timeoutMs: options.probeMs, pollMs: PROBE_POLL_MS });
+    slot = (await slotProgress(source, name)) ?? slot;
+    if (!probe.caughtUp) {
+      const log = await serverLogTail(target, LOG_TAIL_BYTES).catch(() => null);
+      const entry = log === null ? null : lastApplyError(log, subscription.oid);
+      return report(applyFailing(subscription, errorCount - options.baselineErrors, options.probeMs, entry));
+    }
+  }
+  if (slot.lagBytes !== null && slot.lagBytes > options.maxLagBytes) return report(tooFarBehind(name, slot.lagBytes, options.maxLagBytes));
+  return report(null);
+}
+
+/**
+ * The walsender's `flush_lag` while the subscriber replies. Its lag figures
+ * only change when a reply comes, so a blocked destination would keep showing
+ * the last one (or none, after an idle spell): then the time since its last
+ * reply is the lag — once that silence is longer than a working subscriber
+ * keeps, or whenever there is no figure at all (an upper bound: the reply may
+ * predate the pending changes).
+ */
+function lagSeconds(slot: SlotProgress): number | null {
+  if (slot.confirmedFlushLsn !== null && lsnReached(slot.confirmedFlushLsn, slot.currentLsn)) return 0;
+  if (slot.activePid === null) return null;
+  const silence = slot.replyAgeSeconds;
+  if (slot.flushLagSeconds === null) return silence;
+  return silence !== null && silence > REPLY_INTERVAL_SECONDS ? Math.max(slot.flushLagSeconds, silence) : slot.flushLagSeconds;
+}
+
+const START_OVER = "Stop this database's migration and migrate it again: its initial copy must start over.";
+
+function subscriptionMissing(name: string): ReplicationProblem {
+  return {
+    message: `The subscription ${name} is missing on the destination: changes on the source no longer reach it`,
+    hint: `Something dropped it outside the migration. ${START_OVER}`,
+  };
+}
+
+function subscriptionDisabled(name: string): ReplicationProblem {
+  return {
+    message: `The subscription ${name} is disabled on the destination: no change from the source is applied`,
+    hint:
+      `Enable it on the destination with ALTER SUBSCRIPTION ${quoteIdent(name)} ENABLE; it resumes where it stopped. ` +
+      "If it disabled itself after an error (disable_on_error), the destination server's log says which; fix that first.",
+  };
+}
+
+function slotMissing(name: string): ReplicationProblem {
+  return {
+    message: `The replication slot ${name} is missing on the source: the subscription ${name} cannot follow the source any more`,
+    hint: `Something dropped the slot outside the migration, and the changes made since are lost to the destination. ${START_OVER}`,
+  };
+}
+
+function slotInvalidated(slot: SlotProgress): ReplicationProblem | null {
+  const behind = 'The destination fell further behind than the source keeps WAL for (max_slot_wal_keep_size)';
+  if (slot.walStatus === 'lost' || slot.invalidationReason !== null || slot.conflicting) {
+    const reason = slot.invalidationReason ?? (slot.walStatus === 'lost' ? 'wal_removed' : 'conflict');
+    return {
+      message: `The replication slot ${slot.name} on the source was invalidated (${reason}): the source removed WAL the destination still needed`,
+      hint: `${behind}, and changes are lost to it. ${START_OVER} Raise max_slot_wal_keep_size on the source first, or find why the destination falls behind.`,
+    };
+  }
+  if (slot.walStatus === 'unreserved') {
+    return {
+      message: `The replication slot ${slot.name} on the source is about to be invalidated (wal_status unreserved): the next checkpoint may remove WAL the destination still needs`,
+      hint:
+        `${behind}. Raise it now on the source (ALTER SYSTEM SET max_slot_wal_keep_size = ...; SELECT pg_reload_conf()), ` +
+        'and find why the destination falls behind; once the slot is lost the migration must start over.',
+    };
+  }
+  return null;
+}
+
+function applyFailing(subscription: SubscriptionInfo, newErrors: number, probeMs: number, entry: ApplyErrorEntry | null): ReplicationProblem {
+  const name = subscription.name;
+  const stuck = `${newErrors} new error(s), and the destination did not catch up with the source within ${probeMs} ms`;
+  const skip = (lsn: string): string =>
+    `or, if that change may be lost, skip the failing transaction on the destination with ALTER SUBSCRIPTION ${quoteIdent(name)} SKIP (lsn = '${lsn}')`;
+  if (entry) {
+    const where = entry.relation ? ` to ${entry.relation}` : '';
+    const detail = entry.detail ? ` (${entry.detail})` : '';
+    return {
+      message: `The subscription ${name} cannot apply a change from the source${where}: ${entry.error}${detail}; it keeps retrying (${stuck})`,
+      hint:
+        `Remove the conflicting row${where ? ` from ${entry.relation}` : ''} on the destination (or fix what the error names) and the subscription resumes by itself; ` +
+        `${skip(entry.finishLsn ?? '<the LSN after "finished at" in the error\'s CONTEXT line>')}.`,
+    };
+  }
+  return {
+    message: `The subscription ${name} keeps failing to apply changes from the source (${stuck})`,
+    hint:
+      `The destination server's log says why: look for the last ERROR of a logical replication worker for subscription ${name}, ` +
+      `whose CONTEXT line names replication origin "pg_${subscription.oid}" and the LSN the failing transaction "finished at". ` +
+      `If a row on the destination conflicts, remove it and the subscription resumes by itself; ${skip('<that LSN>')}.`,
+  };
+}
+
+function tooFarBehind(name: string, lagBytes: number, maxLagBytes: number): ReplicationProblem {
+  return {
+    message: `The destination is ${formatBytes(lagBytes)} behind the source on subscription ${name} (more than ${formatBytes(maxLagBytes)})`,
+    hint:
+      'The destination applies changes slower than the source makes them, or is blocked: look on the destination for locks held on ' +
+      'replicated tables and long-running transactions (pg_locks, pg_stat_activity), and at its load. The source keeps the WAL until it catches up.',
+  };
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
