@@ -98,6 +98,7 @@ describe('replication health from PostgreSQL 15 to 17', () => {
       emit: () => undefined,
       jobs: 1,
       pollIntervalMs: 100,
+      maxLagBytes: 1024 ** 3,
       syncTimeoutMs: 120_000,
     };
   }
