@@ -28,6 +28,16 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
     // Under the lock no run is live: a record left `running` is an interrupted one.
     const status: MigrationStatus = yield* readStatus(context, { live: false });
     const unsafe = status.databases.filter((db) => !isSettled(db.method, db.status));
+    const unreachable = unsafe.filter((db) => db.errorKind === 'connection');
+    if (unreachable.length > 0 && !request.force) {
+      // Nothing is wrong with the migration itself: stopping has to wait until both clusters answer.
+      return err(
+        migrationError('connection', `A cluster does not answer for ${unreachable.map((db) => db.dbname).join(', ')}: ${unreachable[0]?.error ?? ''}`, {
+          hint: 'Call stop() again once both clusters are reachable; nothing was stopped.',
+          reasons: unreachable.map((db) => `${db.dbname}: ${db.error ?? 'unreachable'}`),
+        }),
+      );
+    }
     if (unsafe.length > 0 && !request.force) {
       return err(
         migrationError('unsafe-stop', `Not every database is in a safe state: ${unsafe.map((db) => `${db.dbname} (${db.method} ${db.status})`).join(', ')}`, {

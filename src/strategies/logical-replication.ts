@@ -15,7 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { connectionLost, isConnectionLoss, sideByAddress, toCause } from '../pg/connect.js';
-import { findSlots, findSubscription, publicationExists, subscriptionErrorCount } from '../pg/queries/replication.js';
+import { findSlots, findSubscription, publicationExists } from '../pg/queries/replication.js';
+import { subscriptionErrors } from '../pg/queries/subscription-errors.js';
 import { syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
@@ -52,8 +53,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
           const tables = await waitUntilSyncing(job, name);
           await refreshMaterializedViews(job.source.sql, job.target.sql);
           const subscription = await findSubscription(job.target.sql, name);
-          const errors = subscription ? await subscriptionErrorCount(job.target.sql, subscription.oid) : 0;
-          return { tables, errors };
+          const counted = subscription ? await subscriptionErrors(job.target.sql, subscription.oid) : { apply: 0, sync: 0 };
+          return { tables, errors: counted.apply + counted.sync };
         }),
       )
       .map(({ tables, errors }) => {

@@ -24,16 +24,6 @@ export async function subscriptionTableStates(sql: Sql, subscriptionOid: number)
   return [...rows];
 }
 
-/** Apply and sync errors the subscription's workers have hit (PostgreSQL 15 and later). */
-export async function subscriptionErrorCount(sql: Sql, subscriptionOid: number): Promise<number> {
-  const [row] = await sql<{ present: boolean }[]>`select to_regclass('pg_catalog.pg_stat_subscription_stats') is not null as present`;
-  if (!row?.present) return 0;
-  const [stats] = await sql<{ errors: number }[]>`
-    select (apply_error_count + sync_error_count)::int as errors
-    from pg_stat_subscription_stats where subid = ${subscriptionOid}`;
-  return stats?.errors ?? 0;
-}
-
 export async function publicationExists(sql: Sql, name: string): Promise<boolean> {
   return (await sql`select 1 from pg_publication where pubname = ${name}`).length > 0;
 }
