@@ -56,6 +56,13 @@ describe('logical replication from PostgreSQL 15 to 17', () => {
     expect(events).toContainEqual(expect.objectContaining({ type: 'replication:state', dbname: 'shop', state: 'syncing' }));
   });
 
+  it('carries the lag of a replicated database, in bytes and seconds, in its status', async () => {
+    const status = (await migrator.status())._unsafeUnwrap();
+    const shop = status.databases.find((d) => d.dbname === 'shop');
+    expect(shop).toMatchObject({ status: 'syncing', lag: { bytes: expect.any(Number), seconds: expect.any(Number) } });
+    expect(status.databases.find((d) => d.dbname === 'archive')?.lag).toBeUndefined();
+  });
+
   it('is syncing only with every table ready and its rows there', async () => {
     const states = await target.sql('shop')<{ state: string }[]>`select srsubstate::text as state from pg_subscription_rel`;
     expect(states.map((s) => s.state)).toEqual(['r', 'r']);

@@ -14,15 +14,16 @@ describe('replication that is trusted only while it holds', () => {
     new Migrator({ source: source.uri(), target: target.uri(), method: 'replication', databases, pollIntervalMs: 100, ...extra });
 
   beforeAll(async () => {
-    [source, target] = (await startClusters([{ major: 15 }, { major: 15 }])) as [Cluster, Cluster];
-    for (const db of ['conflicted', 'behind', 'forced']) {
+    // A failing apply worker is restarted after wal_retrieve_retry_interval: 5 s by default.
+    [source, target] = (await startClusters([{ major: 15 }, { major: 15, settings: { wal_retrieve_retry_interval: "'500ms'" } }])) as [Cluster, Cluster];
+    for (const db of ['conflicted', 'behind', 'forced', 'altered']) {
       await source.exec(`create database ${db}`);
       await source.exec('create table items (id int primary key, note text); insert into items select g, md5(g::text) from generate_series(1, 1000) g', db);
     }
-    const m = migrator(['conflicted', 'behind', 'forced']);
+    const m = migrator(['conflicted', 'behind', 'forced', 'altered']);
     const status = (await m.migrate())._unsafeUnwrap();
     await m.close();
-    expect(status.databases.map((d) => d.status)).toEqual(['syncing', 'syncing', 'syncing']);
+    expect(status.databases.map((d) => d.status)).toEqual(['syncing', 'syncing', 'syncing', 'syncing']);
   });
 
   afterAll(async () => {
@@ -88,5 +89,14 @@ describe('replication that is trusted only while it holds', () => {
     }
     const slots = await source.sql()`select slot_name from pg_replication_slots where slot_name = 'dlh_mig_forced'`;
     expect(slots).toEqual([]);
+  });
+
+  it('reports a schema change on the source that the destination cannot apply, rather than staying syncing', async () => {
+    await source.exec(`alter table items add column added text; insert into items values (2000, 'new', 'only on the source')`, 'altered');
+    const observer = migrator(['altered']);
+    await eventually('status reports the failing apply', async () => (await observer.status())._unsafeUnwrap().databases[0]?.status === 'failed');
+    const status = (await observer.status())._unsafeUnwrap();
+    await observer.close();
+    expect(status.databases[0]).toMatchObject({ dbname: 'altered', status: 'failed', errorKind: 'replication', error: expect.stringContaining('dlh_mig_altered') });
   });
 });
