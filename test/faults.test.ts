@@ -131,68 +131,32 @@ describe('faults while data moves', () => {
     await Promise.all([source?.stop(), target?.stop()]);
   });
 
-  it('fails the database with a lost-connection error when the source stops mid-copy, and a re-run finishes it', async () => {
-    const m = migrator('bulk', 'dump');
-    const run = m.migrate();
-    await untilRunning(source, 'copy%to stdout%');
-    await source.stopServer('fast');
-    const result = await within(BOUND_MS, 'migrate() after the source stopped', Promise.resolve(run));
-    await m.close();
-    const seen = outcome(result, 'bulk');
-    expect(seen.kind).toBe('error:connection');
-    expect(seen.error).toMatch(LOST_CONNECTION);
-    expect(seen.error).toMatch(/source/);
-
-    await source.startServer();
-    await rerunUntilEqual('bulk', 'dump', 'done');
-  });
-
-  it('fails typed when the source crashes (immediate stop) mid-copy, and a re-run finishes it', async () => {
+  interface CopyFault {
+    readonly fault: string;
+    readonly side: 'source' | 'target';
+    readonly inject: () => Promise<unknown>;
+    /** Brings the cluster back, where the fault took it down. */
+    readonly recover?: () => Promise<void>;
+  }
+  it.each<CopyFault>([
+    { fault: 'the source stops (fast)', side: 'source', inject: () => source.stopServer('fast'), recover: () => source.startServer() },
+    { fault: 'the source crashes (immediate stop)', side: 'source', inject: () => source.stopServer('immediate'), recover: () => source.startServer() },
+    { fault: 'the source terminates the copy backends', side: 'source', inject: () => terminateBackends(source) },
+    { fault: 'the destination terminates the copy backends', side: 'target', inject: () => terminateBackends(target) },
+  ])('ends the run with a connection error when $fault mid-copy, and a re-run finishes it', async ({ side, inject, recover }) => {
     await forget('bulk');
     const m = migrator('bulk', 'dump');
     const run = m.migrate();
-    await untilRunning(source, 'copy%to stdout%');
-    await source.stopServer('immediate');
-    const result = await within(BOUND_MS, 'migrate() after the source crashed', Promise.resolve(run));
+    await untilRunning(side === 'source' ? source : target, side === 'source' ? 'copy%to stdout%' : 'copy%from stdin%');
+    await inject();
+    const result = await within(BOUND_MS, 'migrate() after the fault', Promise.resolve(run));
     await m.close();
     const seen = outcome(result, 'bulk');
     expect(seen.kind).toBe('error:connection');
     expect(seen.error).toMatch(LOST_CONNECTION);
-    expect(seen.error).toMatch(/source/);
+    expect(seen.error).toMatch(side === 'source' ? /source/ : /target/i);
 
-    await source.startServer();
-    await rerunUntilEqual('bulk', 'dump', 'done');
-  });
-
-  it('fails typed when the source terminates the copy backends, and a re-run finishes it', async () => {
-    await forget('bulk');
-    const m = migrator('bulk', 'dump');
-    const run = m.migrate();
-    await untilRunning(source, 'copy%to stdout%');
-    expect(await terminateBackends(source)).toBeGreaterThan(0);
-    const result = await within(BOUND_MS, 'migrate() after the source backends were terminated', Promise.resolve(run));
-    await m.close();
-    const seen = outcome(result, 'bulk');
-    expect(seen.kind).toBe('error:connection');
-    expect(seen.error).toMatch(LOST_CONNECTION);
-    expect(seen.error).toMatch(/source/);
-
-    await rerunUntilEqual('bulk', 'dump', 'done');
-  });
-
-  it('fails typed when the destination terminates the copy backends, and a re-run finishes it', async () => {
-    await forget('bulk');
-    const m = migrator('bulk', 'dump');
-    const run = m.migrate();
-    await untilRunning(target, 'copy%from stdin%');
-    expect(await terminateBackends(target)).toBeGreaterThan(0);
-    const result = await within(BOUND_MS, 'migrate() after the destination backends were terminated', Promise.resolve(run));
-    await m.close();
-    const seen = outcome(result, 'bulk');
-    expect(seen.kind).toBe('error:connection');
-    expect(seen.error).toMatch(LOST_CONNECTION);
-    expect(seen.error).toMatch(/target/i);
-
+    await recover?.();
     await rerunUntilEqual('bulk', 'dump', 'done');
   });
 
