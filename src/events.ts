@@ -86,6 +86,19 @@ export interface ReplicationStateEvent {
   readonly tablesTotal: number;
 }
 
+/** stop() waits for a replicated destination to apply what its source had written when the stop began. */
+export interface CatchUpEvent {
+  readonly type: 'catch-up';
+  readonly dbname: string;
+  /** `waiting` as the wait starts; then `caught-up`, or `behind` when it gave up. */
+  readonly phase: 'waiting' | 'caught-up' | 'behind';
+  /** The source's WAL position to reach. */
+  readonly sourceLsn: string | null;
+  /** What the destination had confirmed applying when the phase was reported. */
+  readonly appliedLsn: string | null;
+  readonly waitedMs: number;
+}
+
 /** A database reached `done`, `syncing` or `failed`. */
 export interface DatabaseDoneEvent {
   readonly type: 'database:done';
@@ -114,6 +127,7 @@ export type MigrationEvent =
   | TableCopiedEvent
   | ObjectsCopiedEvent
   | ReplicationStateEvent
+  | CatchUpEvent
   | DatabaseDoneEvent
   | WarningEvent;
 
@@ -131,6 +145,7 @@ export interface MigratorEvents {
   'table:copied': Listener<TableCopiedEvent>;
   'objects:copied': Listener<ObjectsCopiedEvent>;
   'replication:state': Listener<ReplicationStateEvent>;
+  'catch-up': Listener<CatchUpEvent>;
   'database:done': Listener<DatabaseDoneEvent>;
   warning: Listener<WarningEvent>;
 }

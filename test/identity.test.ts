@@ -106,4 +106,32 @@ describe('state bound to identity', () => {
       await fresh.stop();
     }
   });
+
+  it('reads the state an earlier version wrote, and drops nothing on its word alone', async () => {
+    const fresh = (await startClusters([{ major: 15 }]))[0] as Cluster;
+    try {
+      // What version 0.1 kept: names only, and a claim to have created the database.
+      await fresh.exec(`
+        create schema datalakehouse_migrate;
+        create table datalakehouse_migrate.database_state (
+          dbname text primary key, method text not null, status text not null, error text,
+          fallback_reasons text[] not null default '{}', created_database boolean not null default false,
+          started_at timestamptz not null default now(), updated_at timestamptz not null default now());
+        insert into datalakehouse_migrate.database_state (dbname, method, status, created_database)
+        values ('bench', 'pg_dump', 'failed', true);`);
+      await fresh.exec('create database bench');
+      await fresh.exec(`create table mine (note text); insert into mine values ('keep me')`, 'bench');
+
+      const migrator = new Migrator({ source: source.uri(), target: fresh.uri(), databases: ['bench'], method: 'dump' });
+      const before = (await migrator.status())._unsafeUnwrap();
+      const after = (await migrator.migrate())._unsafeUnwrap();
+      await migrator.close();
+      expect(before.databases).toEqual([expect.objectContaining({ dbname: 'bench', status: 'failed' })]);
+      expect(after.databases).toEqual([expect.objectContaining({ dbname: 'bench', status: 'failed', error: expect.stringContaining('is not empty') })]);
+      const rows = await fresh.sql('bench')`select note from mine`;
+      expect(rows.map((r) => r.note)).toEqual(['keep me']);
+    } finally {
+      await fresh.stop();
+    }
+  });
 });

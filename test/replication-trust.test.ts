@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { eventually } from './support/compare.js';
+import { recordEvents } from './support/events.js';
 
 /**
  * A replication is `syncing` only while it really follows the source, and a
@@ -58,8 +59,10 @@ describe('replication that is trusted only while it holds', () => {
     setTimeout(() => void blocker`commit`.then(() => blocker.release()), 1500);
 
     const m = migrator(['behind']);
+    const events = recordEvents(m);
     const stopped = await m.stop();
     await m.close();
+    expect(events.filter((e) => e.type === 'catch-up').map((e) => e.type === 'catch-up' && e.phase)).toEqual(['waiting', 'caught-up']);
     expect(stopped.isOk(), JSON.stringify(stopped)).toBe(true);
     expect(stopped._unsafeUnwrap().databases).toEqual([expect.objectContaining({ dbname: 'behind', status: 'done' })]);
     const [count] = await target.sql('behind')<{ n: number }[]>`select count(*)::int as n from items`;

@@ -48,10 +48,6 @@ export class DumpRestoreStrategy implements MigrationStrategy {
       .map(() => ({ state: 'done' as const, applyErrorsBaseline: 0 }));
   }
 
-  canResume(): ResultAsync<boolean, MigrationError> {
-    return okAsync(false);
-  }
-
   /** A finished copy has nothing running to go wrong; its identity is the state's to check. */
   inspect(): ResultAsync<Inspection, MigrationError> {
     return okAsync({ problem: null });

@@ -76,20 +76,16 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   catchUp(job: DatabaseJob, timeoutMs: number): ResultAsync<CatchUpResult, MigrationError> {
     return this.#step(job, 'Waiting for the destination to catch up', async () => {
-      const wait = await waitForCatchUp(job.source.sql, job.target.sql, replicationName(job.dbname), {
+      const { dbname } = job;
+      job.emit({ type: 'catch-up', dbname, phase: 'waiting', sourceLsn: null, appliedLsn: null, waitedMs: 0 });
+      const wait = await waitForCatchUp(job.source.sql, job.target.sql, replicationName(dbname), {
         timeoutMs,
         pollMs: Math.min(job.pollIntervalMs, 200),
       });
-      return wait.caughtUp
-        ? { caughtUp: true }
-        : { caughtUp: false, behind: `applied up to ${wait.appliedLsn ?? 'nothing'} of the source's ${wait.sourceLsn}` };
+      const { sourceLsn, appliedLsn, waitedMs } = wait;
+      job.emit({ type: 'catch-up', dbname, phase: wait.caughtUp ? 'caught-up' : 'behind', sourceLsn, appliedLsn, waitedMs });
+      return wait.caughtUp ? { caughtUp: true } : { caughtUp: false, behind: `applied up to ${appliedLsn ?? 'nothing'} of the source's ${sourceLsn}` };
     });
-  }
-
-  canResume(job: DatabaseJob): ResultAsync<boolean, MigrationError> {
-    return this.#step(job, 'Looking for an earlier subscription', async () =>
-      (await findSubscription(job.target.sql, replicationName(job.dbname))) !== undefined,
-    );
   }
 
   stop(job: DatabaseJob): ResultAsync<void, MigrationError> {

@@ -66,8 +66,6 @@ export interface MigrationStrategy {
   readonly method: DatabaseMethod;
   /** Moves the data; resolves once the database reached its resting state. */
   migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError>;
-  /** True when an earlier run left this strategy's work in a state {@link migrate} can pick up. */
-  canResume(job: DatabaseJob): ResultAsync<boolean, MigrationError>;
   /** Checks a settled database against what its state claims (`applyErrorsBaseline` as {@link migrate} reported it). */
   inspect(job: DatabaseJob, applyErrorsBaseline: number): ResultAsync<Inspection, MigrationError>;
   /** Waits, up to `timeoutMs`, until the destination holds everything the source had when the wait began. */
