@@ -58,7 +58,7 @@ export interface CatchUp {
  * ### Examples
  * ```ts
  * const done = await waitForCatchUp(source, target, replicationName('shop'), { timeoutMs: 60_000, pollMs: 200 });
- * if (!done.caughtUp) console.log(`still behind: ${done.appliedLsn} < ${done.sourceLsn}`);
+ * if (!done.caughtUp) logger.warn(`still behind: ${done.appliedLsn} < ${done.sourceLsn}`);
  * ```
  */
 export async function waitForCatchUp(

@@ -59,7 +59,7 @@ const REPLY_INTERVAL_SECONDS = 10;
  * const health = await checkReplicationHealth(source, target, replicationName('shop'), {
  *   baselineErrors: 0, maxLagBytes: 1024 ** 3, probeMs: 3000,
  * });
- * if (health.problem) console.log(`${health.problem.message}. ${health.problem.hint}`);
+ * if (health.problem) logger.warn(`${health.problem.message}. ${health.problem.hint}`);
  * ```
  */
 export async function checkReplicationHealth(source: Sql, target: Sql, name: string, options: HealthOptions): Promise<ReplicationHealth> {
