@@ -22,6 +22,7 @@ import { readStatus } from './run/read-status.js';
 import { runStop } from './run/stop-run.js';
 import { withLock } from './run/with-lock.js';
 import type { MigrationStatus } from './status.js';
+import { Budget } from './util/budget.js';
 import { DumpRestoreStrategy } from './strategies/dump-restore.js';
 import { LogicalReplicationStrategy } from './strategies/logical-replication.js';
 
@@ -173,6 +174,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       clusters: new ClusterConnections(options, this.#redactor),
       strategies: Object.freeze({ replication: new LogicalReplicationStrategy(), pg_dump: new DumpRestoreStrategy() }),
       tools: () => this.#findTools(options),
+      budget: new Budget(options.jobs),
     };
   }
 

@@ -47,6 +47,11 @@ describe.each<{ from: Major; to: Major }>([
     expect(archive.sequences['public.untouched']).toEqual({ lastValue: '1', isCalled: false });
     const copied = events.filter((e) => e.type === 'table:copied');
     expect(copied.find((e) => e.table === 'orders')).toMatchObject({ dbname: 'shop', rows: 10000, tablesTotal: 2 });
+    // Databases move side by side: both start before either is done.
+    const firstDone = events.findIndex((e) => e.type === 'database:done');
+    const starts = events.flatMap((e, i) => (e.type === 'database:start' ? [i] : []));
+    expect(starts).toHaveLength(2);
+    expect(Math.max(...starts)).toBeLessThan(firstDone);
   });
 
   it('restores the post-data schema after the data: indexes, foreign keys, triggers, views', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicationName } from '../src/index.js';
+import { Budget } from '../src/util/budget.js';
 import { Redactor } from '../src/redact.js';
 import { waitForCatchUp } from '../src/strategies/replication/catch-up.js';
 import { checkReplicationHealth, type ReplicationHealth } from '../src/strategies/replication/health.js';
@@ -97,6 +98,7 @@ describe('replication health from PostgreSQL 15 to 17', () => {
       redactor: new Redactor([source.password]),
       emit: () => undefined,
       jobs: 1,
+      budget: new Budget(1),
       pollIntervalMs: 100,
       maxLagBytes: 1024 ** 3,
       syncTimeoutMs: 120_000,

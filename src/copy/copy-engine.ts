@@ -15,6 +15,7 @@ import type { ConnectionConfig } from '../options.js';
 import { listTables, type TableInfo } from '../pg/queries/tables.js';
 import { readSequences, writeSequence } from '../pg/queries/sequences.js';
 import type { Redactor } from '../redact.js';
+import type { Budget } from '../util/budget.js';
 import { forEachLimited } from '../util/for-each-limited.js';
 import { copyLargeObjects } from './large-object-copy.js';
 import { exportSnapshot, inSnapshot } from './snapshot.js';
@@ -28,6 +29,8 @@ export interface CopyRequest {
   /** How to open the single-use connections each table is read on. */
   readonly sourceConfig: ConnectionConfig;
   readonly jobs: number;
+  /** The run's copy slots: each table copy holds one. */
+  readonly budget: Budget;
   readonly redactor: Redactor;
   readonly emit: Emit;
 }
@@ -97,7 +100,7 @@ async function copyTables(
   let bytesDone = 0;
   await forEachLimited(tables, request.jobs, async (table) => {
     onStart(table);
-    const result = await copyTable(() => openReader(request), request.target.sql, table, snapshotId);
+    const result = await request.budget.run(() => copyTable(() => openReader(request), request.target.sql, table, snapshotId));
     tablesDone += 1;
     rows += result.rows;
     bytesDone += result.bytes;

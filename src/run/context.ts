@@ -14,6 +14,7 @@ import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import type { DatabaseMethod } from '../status.js';
 import type { DatabaseJob, MigrationStrategy } from '../strategies/strategy.js';
+import type { Budget } from '../util/budget.js';
 import type { ClusterConnections } from './cluster-connections.js';
 
 export interface RunContext {
@@ -24,15 +25,17 @@ export interface RunContext {
   readonly strategies: Readonly<Record<DatabaseMethod, MigrationStrategy>>;
   /** PostgreSQL's client tools, found once. */
   readonly tools: () => ResultAsync<PgTools, MigrationError>;
+  /** The `jobs` slots every table copy of every database draws from. */
+  readonly budget: Budget;
 }
 
 /** Opens the source and destination pools of one database for `use`, and always closes them. */
 export function withJob<T>(
-  context: Pick<RunContext, 'options' | 'redactor' | 'emit'>,
+  context: Pick<RunContext, 'options' | 'redactor' | 'emit' | 'budget'>,
   dbname: string,
   use: (job: DatabaseJob) => ResultAsync<T, MigrationError>,
 ): ResultAsync<T, MigrationError> {
-  const { options, redactor, emit } = context;
+  const { options, redactor, emit, budget } = context;
   return openConnection(options.source, 'source', dbname, redactor, { max: options.jobs + 2 }).andThen((source) =>
     openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
       .orTee(() => closeConnection(source))
@@ -45,6 +48,7 @@ export function withJob<T>(
           redactor,
           emit,
           jobs: options.jobs,
+          budget,
           pollIntervalMs: options.pollIntervalMs,
           syncTimeoutMs: options.syncTimeoutMs,
           maxLagBytes: options.maxLagBytes,

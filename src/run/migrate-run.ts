@@ -14,6 +14,7 @@ import { decisionFor } from '../preflight/decision.js';
 import type { PreflightReport } from '../preflight/report.js';
 import { sweepStaleTempDirs } from '../pg/temp-dirs.js';
 import { SchemaSync } from '../schema/schema-sync.js';
+import { forEachLimited } from '../util/for-each-limited.js';
 import type { RunContext } from './context.js';
 import { migrateDatabase, refuseDatabase, type DatabaseWork } from './database-migration.js';
 import { runPreflight } from './preflight-run.js';
@@ -52,12 +53,14 @@ export function runMigration(context: RunContext, target: Connection): ResultAsy
     });
     const roles = yield* schemaSync.copyRoles(source, target, facts.source.rights.superuser);
     const databaseContext = { ...context, targetCluster: target, schemaSync, noOwner: roles.missing.length > 0 };
-    // One database at a time: each already copies `jobs` tables at once.
-    for (const item of pending) {
+    // Databases move side by side; their table copies share the run's `jobs` slots.
+    let lost: MigrationError | undefined;
+    await forEachLimited(pending, context.options.jobs, async (item) => {
+      if (lost) return;
       const outcome = await migrateDatabase(databaseContext, item);
-      if (outcome.error?.kind === 'connection') return err(outcome.error);
-    }
-    return ok(undefined);
+      if (outcome.error?.kind === 'connection') lost ??= outcome.error;
+    });
+    return lost ? err(lost) : ok(undefined);
   });
 }
 

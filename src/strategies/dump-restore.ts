@@ -31,6 +31,7 @@ export class DumpRestoreStrategy implements MigrationStrategy {
           target: job.target,
           sourceConfig: job.sourceConfig,
           jobs: job.jobs,
+          budget: job.budget,
           redactor: job.redactor,
           emit: job.emit,
         }),

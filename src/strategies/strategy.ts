@@ -12,6 +12,7 @@ import type { Emit } from '../events.js';
 import type { ConnectionConfig } from '../options.js';
 import type { Connection } from '../pg/connect.js';
 import type { Redactor } from '../redact.js';
+import type { Budget } from '../util/budget.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
 import type { DatabaseMethod, ReplicationLag } from '../status.js';
 
@@ -26,6 +27,8 @@ export interface DatabaseJob {
   readonly redactor: Redactor;
   readonly emit: Emit;
   readonly jobs: number;
+  /** The run's copy slots, shared with every other database moving at the same time. */
+  readonly budget: Budget;
   readonly pollIntervalMs: number;
   readonly syncTimeoutMs: number;
   /** A replication lagging by more than this is unhealthy. */
