@@ -13,6 +13,7 @@ import { Redactor } from '../src/redact.js';
 import { planPostData, type PostDataPlan } from '../src/schema/post-data-plan.js';
 import { runSteps } from '../src/schema/post-data-runner.js';
 import { dumpSchema, restoreSection, type SchemaDump } from '../src/schema/schema-dump.js';
+import { SchemaSync, withDatabaseSchema } from '../src/schema/schema-sync.js';
 import { forEachLimited } from '../src/util/for-each-limited.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 
@@ -214,5 +215,28 @@ describe('post-data plan', () => {
     expect(error.message).toContain('already exists');
     const [comment] = await broken.sql<{ text: string | null }[]>`select obj_description('public.accounts_tags'::regclass, 'pg_class') as text`;
     expect(comment?.text).toBeNull();
+  });
+
+  it('is planned once per database schema, and run with the migration\'s owner handling', async () => {
+    const schemaSync = new SchemaSync({ tools, source: sourceConfig, target: targetConfig, redactor, emit: () => undefined, jobs: 2 });
+    await target.exec('create database postdata');
+    const connection = (await openConnection(targetConfig, 'target', 'postdata', redactor))._unsafeUnwrap();
+    connections.push(connection);
+    const result = await withDatabaseSchema(schemaSync, 'postdata', true, (schema) =>
+      schema.applyPreData().andThen(() =>
+        schema.planPostData().andThen((first) =>
+          schema.planPostData().andThen((second) => {
+            expect(second).toBe(first);
+            const steps = [...first.beforeTables, ...first.tables.flatMap((t) => first.forTable(t.schema, t.name)), ...first.rest];
+            return schema.runPostData(connection, steps, { jobs: 2 });
+          }),
+        ),
+      ),
+    );
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    const [owner] = await connection.sql<{ owner: string }[]>`
+      select stxowner::regrole::text as owner from pg_statistic_ext where stxname = 'accounts_region_email'`;
+    expect(owner?.owner).toBe(target.username);
+    expect(await schemaOf(target, 'postdata')).toEqual(await schemaOf(target, 'restored_no_owner'));
   });
 });
