@@ -217,6 +217,16 @@ describe('post-data plan', () => {
     expect(comment?.text).toBeNull();
   });
 
+  it('starts no step once cancelled, and says so', async () => {
+    const connection = await prepare('cancelled', false);
+    const controller = new AbortController();
+    controller.abort();
+    const result = await runSteps(connection, plan.forTable('public', 'accounts'), { noOwner: false, jobs: 2, redactor, signal: controller.signal });
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'cancelled', database: 'cancelled' });
+    const [row] = await connection.sql<{ indexes: number }[]>`select count(*)::int as indexes from pg_indexes where tablename = 'accounts'`;
+    expect(row?.indexes).toBe(0);
+  });
+
   it('is planned once per database schema, and run with the migration\'s owner handling', async () => {
     const schemaSync = new SchemaSync({ tools, source: sourceConfig, target: targetConfig, redactor, emit: () => undefined, jobs: 2 });
     await target.exec('create database postdata');

@@ -152,11 +152,9 @@ export function buildPostDataPlan(preData: string, postData: string, postDataWit
   }
   const items = parseRestoreScript(postData).items;
   const withoutOwner = new Map(parseRestoreScript(postDataWithoutOwner).items.map((item) => [item.id, item]));
-  for (const id of withoutOwner.keys()) {
-    if (!items.some((item) => item.id === id)) throw new Error(`item ${id} is restored only without owners`);
-  }
-
   const byId = new Map(items.map((item) => [item.id, item]));
+  for (const id of withoutOwner.keys()) if (!byId.has(id)) throw new Error(`item ${id} is restored only without owners`);
+
   const homes = new Map<number, Home>();
   for (const item of items) homes.set(item.id, naturalHome(item, tables, byId, homes));
   // A step may only wait for steps of its own group or of an earlier one.

@@ -107,12 +107,14 @@ function schedule(steps: readonly PostDataStep[], options: RunStepsOptions, run:
   }
   const running = new Map<number, PostDataStep>();
   const jobs = Math.max(1, Math.floor(options.jobs));
+  // Steps not yet done, per pass: a step waits while an earlier pass has any.
+  const unfinished = [0, 0, 0];
+  for (const { step } of pending) unfinished[PASS_ORDER[step.pass]] = (unfinished[PASS_ORDER[step.pass]] ?? 0) + 1;
 
   const ready = (step: PostDataStep): boolean => {
-    if (!step.dependsOn.every((dep) => !inBatch.has(dep) || done.has(dep))) return false;
     const pass = PASS_ORDER[step.pass];
-    const earlierPass = (other: PostDataStep): boolean => PASS_ORDER[other.pass] < pass;
-    if (pending.some((p) => earlierPass(p.step)) || [...running.values()].some(earlierPass)) return false;
+    for (let earlier = 0; earlier < pass; earlier++) if ((unfinished[earlier] ?? 0) > 0) return false;
+    if (!step.dependsOn.every((dep) => !inBatch.has(dep) || done.has(dep))) return false;
     for (const other of running.values()) if (conflicts(step, other) || conflicts(other, step)) return false;
     return true;
   };
@@ -142,6 +144,7 @@ function schedule(steps: readonly PostDataStep[], options: RunStepsOptions, run:
           () => {
             done.add(next.step.id);
             running.delete(next.step.id);
+            unfinished[PASS_ORDER[next.step.pass]] = (unfinished[PASS_ORDER[next.step.pass]] ?? 1) - 1;
             pump();
           },
           (error: unknown) => {
