@@ -37,6 +37,7 @@ const TOC_ENTRY = /^-- TOC entry (\d+) \(class \d+ OID \d+\)$/;
 const DEPENDENCIES = /^-- Dependencies: ([\d ]*)$/;
 const NAME = /^-- Name: (.*); Type: ([A-Z ]+); Schema: (.*); Owner: .*$/;
 /** A statement that only changes a session setting: `SET x = y;` or the search_path's `set_config`. */
+const SPECIAL = /[-/'"$;]/g;
 const SETTING = /^(?:SET (\w+) = [^\n]*|SELECT pg_catalog\.set_config\('(\w+)', '(?:[^']|'')*', false\));$/;
 
 /**
@@ -111,9 +112,9 @@ function tokenize(script: string): Token[] {
     return end === -1 ? script.length : end;
   };
   while (i < script.length) {
-    const ch = script[i] as string;
     if (start === -1) {
-      if (/\s/.test(ch)) {
+      const ch = script[i] as string;
+      if (ch === ' ' || ch === '\n' || ch === '\t' || ch === '\r') {
         i += 1;
         continue;
       }
@@ -141,6 +142,15 @@ function tokenize(script: string): Token[] {
       }
       start = i;
     }
+    // Inside a statement only these characters can change anything: skip to the next one.
+    SPECIAL.lastIndex = i;
+    const special = SPECIAL.exec(script);
+    if (!special) {
+      i = script.length;
+      continue;
+    }
+    i = special.index;
+    const ch = script[i] as string;
     if (script.startsWith('--', i)) {
       i = lineEnd(i);
       continue;
