@@ -148,6 +148,7 @@ describe('post-data plan', () => {
       'CONSTRAINT "public.bookings bookings_no_overlap"',
       'CONSTRAINT "public.bookings bookings_pkey"',
       'INDEX "public.bookings_room"',
+      'COMMENT "public.INDEX bookings_room"',
     ]);
     expect(labels('Sales Data', 'regions')).toEqual([
       'CONSTRAINT "Sales Data.regions regions_name_key"',
