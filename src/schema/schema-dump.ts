@@ -34,7 +34,8 @@ export function dumpSchema(tools: PgTools, source: ToolTarget, redactor: Redacto
       file: join(dir, 'schema.dump'),
       dispose: () => rm(dir, { recursive: true, force: true }),
     };
-    const args = ['--schema-only', '--format=custom', '--no-publications', '--no-subscriptions', `--file=${dump.file}`, `--dbname=${dbnameArg(source.database)}`];
+    // In UTF-8 whatever the database's encoding: the post-data plan reads pg_restore's script as UTF-8.
+    const args = ['--schema-only', '--format=custom', '--encoding=UTF8', '--no-publications', '--no-subscriptions', `--file=${dump.file}`, `--dbname=${dbnameArg(source.database)}`];
     return runTool(tools, 'pg_dump', args, source, redactor)
       .map(() => dump)
       .orElse((error) => ResultAsync.fromSafePromise(dump.dispose()).andThen(() => errAsync(error)));

@@ -16,6 +16,8 @@ import type { ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
 import { createDatabase } from './database.js';
 import { planRoleSync, roleFacts, type RoleSyncPlan } from './roles.js';
+import { planPostData, type PostDataPlan, type PostDataStep } from './post-data-plan.js';
+import { runSteps } from './post-data-runner.js';
 import { dumpSchema, restoreSection, type SchemaDump } from './schema-dump.js';
 
 export interface SchemaSyncContext {
@@ -37,7 +39,15 @@ export interface RoleSyncResult extends Omit<RoleSyncPlan, 'statements'> {
 /** One database's schema, dumped once and restored in two sections. */
 export interface DatabaseSchema {
   applyPreData(): ResultAsync<void, MigrationError>;
+  /** The whole post-data section at once, after all the data. */
   applyPostData(): ResultAsync<void, MigrationError>;
+  /**
+   * The post-data section as steps, so each table's indexes can be built as
+   * soon as its rows are in (see {@link PostDataPlan}). Read once from the dump.
+   */
+  planPostData(): ResultAsync<PostDataPlan, MigrationError>;
+  /** Runs some of the plan's steps on the destination database, keeping or leaving out owners as the migration does. */
+  runPostData(target: Connection, steps: readonly PostDataStep[], options: { readonly jobs: number; readonly signal?: AbortSignal | undefined }): ResultAsync<void, MigrationError>;
   dispose(): Promise<void>;
 }
 
@@ -142,7 +152,21 @@ export class SchemaSync {
             }),
           )
           .map(() => emit({ type: 'schema', step: section, dbname, detail: 'applied' }));
-      return { applyPreData: () => apply('pre-data'), applyPostData: () => apply('post-data'), dispose: dump.dispose };
+      let plan: ResultAsync<PostDataPlan, MigrationError> | undefined;
+      return {
+        applyPreData: () => apply('pre-data'),
+        applyPostData: () => apply('post-data'),
+        planPostData: () => {
+          // A failed plan is not kept: asking again reads the dump again.
+          plan ??= planPostData(tools, dump, redactor).mapErr((error) => {
+            plan = undefined;
+            return { ...error, database: dbname };
+          });
+          return plan;
+        },
+        runPostData: (targetDb, steps, options) => runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal }),
+        dispose: dump.dispose,
+      };
     });
   }
 }

@@ -1,0 +1,168 @@
+/**
+ * Runs post-data steps on the destination the way `pg_restore --jobs`
+ * schedules them: up to `jobs` at once, each after the steps it depends on,
+ * never an exclusive-locking step beside another step on the same table
+ * (which would only wait, or deadlock), privileges after everything else and
+ * event triggers last. The first failure stops new steps from starting and
+ * is reported, naming the object, once the running ones settle.
+ *
+ * @module
+ */
+import { ResultAsync } from 'neverthrow';
+import { migrationError, type MigrationError } from '../errors.js';
+import { connectionLost, isConnectionLoss, toCause, type Connection } from '../pg/connect.js';
+import type { Sql } from 'postgres';
+import type { Redactor } from '../redact.js';
+import type { PostDataStep, RestorePass } from './post-data-plan.js';
+
+export interface RunStepsOptions {
+  /** Leave out owners and privileges, as `pg_restore --no-owner --no-privileges` does. */
+  readonly noOwner: boolean;
+  /** At most this many steps at once: the share of the caller's budget these steps may use. */
+  readonly jobs: number;
+  readonly redactor: Redactor;
+  /** Stops new steps from starting; the running ones finish. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+const PASS_ORDER: Record<RestorePass, number> = { main: 0, acl: 1, 'post-acl': 2 };
+
+/**
+ * Runs `steps` on `target`. A step's dependencies outside `steps` are taken
+ * as done: the caller runs the plan's groups in order.
+ *
+ * ### Examples
+ * ```ts
+ * const built = await runSteps(target, plan.forTable('public', 'orders'), { noOwner: false, jobs: 1, redactor });
+ * ```
+ */
+export function runSteps(target: Connection, steps: readonly PostDataStep[], options: RunStepsOptions): ResultAsync<void, MigrationError> {
+  const run = (step: PostDataStep, sql: string): Promise<void> =>
+    knownSettings(target.sql)
+      .then((known) => {
+        const settings = step.settings.filter((statement) => known(statement));
+        return target.sql.unsafe([...settings, sql].join('\n')).simple();
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          throw new StepFailed(step, error);
+        },
+      );
+  return ResultAsync.fromPromise(schedule(steps, options, run), (error) => {
+    const where = `the post-data schema of "${target.database}"`;
+    if (error instanceof Cancelled) return migrationError('cancelled', `Restoring ${where} was cancelled`, { side: target.side, database: target.database });
+    const failed = error instanceof StepFailed ? error : undefined;
+    const cause = toCause(failed ? failed.error : error, options.redactor);
+    const what = failed ? `Restoring ${where} at ${failed.step.label}` : `Restoring ${where}`;
+    if (isConnectionLoss(failed ? failed.error : error)) return connectionLost(what, cause, target);
+    return migrationError('schema', `${what} failed: ${cause.message}`, {
+      side: target.side,
+      database: target.database,
+      cause,
+      hint: 'A schema statement failed on the destination; fix its cause (often a missing extension or role, or data that breaks a constraint) and run again.',
+    });
+  });
+}
+
+const settingsBySql = new WeakMap<Sql, Promise<(statement: string) => boolean>>();
+
+/**
+ * Which of pg_restore's settings the destination knows: a newer pg_restore
+ * writes `SET transaction_timeout` in its script, but sends it only to
+ * servers that have it when it restores itself.
+ */
+function knownSettings(sql: Sql): Promise<(statement: string) => boolean> {
+  let known = settingsBySql.get(sql);
+  if (!known) {
+    known = sql<{ known: boolean }[]>`select exists (select 1 from pg_settings where name = 'transaction_timeout') as known`.then(
+      ([row]) => (statement: string) => row?.known === true || !statement.startsWith('SET LOCAL transaction_timeout '),
+    );
+    known.catch(() => settingsBySql.delete(sql));
+    settingsBySql.set(sql, known);
+  }
+  return known;
+}
+
+class StepFailed extends Error {
+  constructor(
+    readonly step: PostDataStep,
+    readonly error: unknown,
+  ) {
+    super(step.label);
+  }
+}
+
+class Cancelled extends Error {}
+
+function schedule(steps: readonly PostDataStep[], options: RunStepsOptions, run: (step: PostDataStep, sql: string) => Promise<void>): Promise<void> {
+  const inBatch = new Set(steps.map((step) => step.id));
+  const done = new Set<number>();
+  const pending: { step: PostDataStep; sql: string }[] = [];
+  for (const step of steps) {
+    const sql = options.noOwner ? step.sqlWithoutOwner : step.sql;
+    // Left out without owners (a privilege): nothing waits for it then.
+    if (sql === null) done.add(step.id);
+    else pending.push({ step, sql });
+  }
+  const running = new Map<number, PostDataStep>();
+  const jobs = Math.max(1, Math.floor(options.jobs));
+  // Steps not yet done, per pass: a step waits while an earlier pass has any.
+  const unfinished = [0, 0, 0];
+  for (const { step } of pending) unfinished[PASS_ORDER[step.pass]] = (unfinished[PASS_ORDER[step.pass]] ?? 0) + 1;
+
+  const ready = (step: PostDataStep): boolean => {
+    const pass = PASS_ORDER[step.pass];
+    for (let earlier = 0; earlier < pass; earlier++) if ((unfinished[earlier] ?? 0) > 0) return false;
+    if (!step.dependsOn.every((dep) => !inBatch.has(dep) || done.has(dep))) return false;
+    for (const other of running.values()) if (conflicts(step, other) || conflicts(other, step)) return false;
+    return true;
+  };
+
+  return new Promise((resolve, reject) => {
+    let failure: { error: unknown } | undefined;
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const pump = (): void => {
+      if (!failure && options.signal?.aborted) failure = { error: new Cancelled() };
+      if (failure) {
+        if (running.size === 0) settle(failure.error);
+        return;
+      }
+      while (running.size < jobs) {
+        const index = pending.findIndex((p) => ready(p.step));
+        if (index === -1) break;
+        const [next] = pending.splice(index, 1);
+        if (!next) break;
+        running.set(next.step.id, next.step);
+        run(next.step, next.sql).then(
+          () => {
+            done.add(next.step.id);
+            running.delete(next.step.id);
+            unfinished[PASS_ORDER[next.step.pass]] = (unfinished[PASS_ORDER[next.step.pass]] ?? 1) - 1;
+            pump();
+          },
+          (error: unknown) => {
+            failure ??= { error };
+            running.delete(next.step.id);
+            pump();
+          },
+        );
+      }
+      if (running.size > 0) return;
+      if (pending.length === 0) settle();
+      else settle(new Error(`No step can start: ${pending.map((p) => p.step.label).join(', ')} wait for one another`));
+    };
+    pump();
+  });
+}
+
+/** pg_restore's rule: a step that locks a table exclusively waits for every running step on that table. */
+function conflicts(locking: PostDataStep, other: PostDataStep): boolean {
+  return locking.locks.some((table) => other.dependsOn.includes(table));
+}
