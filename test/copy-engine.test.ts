@@ -109,6 +109,18 @@ describe('the copy engine', () => {
     expect(copied[0]).toMatchObject({ rows: result._unsafeUnwrap().rows, tablesDone: 1, tablesTotal: 1 });
   });
 
+  it('copies in binary, when asked, the same rows as in text', async () => {
+    await database(
+      'inbinary',
+      'create table typed (id int primary key, amount numeric, at timestamptz, tags text[], doc jsonb, note text);',
+      `insert into typed select g, g * 1.5, now() - g * interval '1 hour', array['a', g::text], jsonb_build_object('g', g), null
+       from generate_series(1, 3000) g;`,
+    );
+    const { result } = await copy('inbinary', { tuning: { binary: true, splitBytes: 64 * 1024, rangeBytes: 64 * 1024 } });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('inbinary'))).toEqual(await fingerprint(source.sql('inbinary')));
+  });
+
   it('reads as of a snapshot the caller exported, not its own', async () => {
     await database('given', 'create table items (id int primary key);', 'insert into items select generate_series(1, 100);');
     const holder = await source.sql('given').reserve();
