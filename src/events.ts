@@ -55,18 +55,57 @@ export interface CopyStartEvent {
   readonly estimatedBytes: number;
 }
 
-/** A table's rows were copied. */
+/** A table's rows were copied (every range of a split table committed). */
 export interface TableCopiedEvent {
   readonly type: 'table:copied';
   readonly dbname: string;
   readonly schema: string;
   readonly table: string;
   readonly rows: number;
+  /** COPY bytes streamed for the table. */
   readonly bytes: number;
   readonly tablesDone: number;
   readonly tablesTotal: number;
+  /** COPY bytes of the tables copied so far. */
   readonly bytesDone: number;
+  /** The total re-estimated with what streamed so far; equals `bytesDone` once the last table is copied. */
   readonly estimatedBytes: number;
+  /** Rows of the tables copied so far. */
+  readonly rowsDone?: number;
+}
+
+/** A table being copied, as a {@link CopyProgressEvent} sees it. */
+export interface CopyTableProgress {
+  readonly schema: string;
+  readonly table: string;
+  /** COPY bytes streamed so far. */
+  readonly bytes: number;
+  readonly rows: number;
+  /** Its on-disk size. */
+  readonly estimatedBytes: number;
+}
+
+/**
+ * Where a database's copy stands, a few times a second while data streams
+ * and once more at its end: `fraction` reaches exactly 1 when every table is
+ * copied, as `estimatedBytes` becomes the real total.
+ */
+export interface CopyProgressEvent {
+  readonly type: 'copy:progress';
+  readonly dbname: string;
+  readonly tablesDone: number;
+  readonly tablesTotal: number;
+  /** COPY bytes streamed, finished tables and those under way. */
+  readonly bytesDone: number;
+  readonly rowsDone: number;
+  readonly estimatedBytes: number;
+  /** `bytesDone / estimatedBytes`, 0..1. */
+  readonly fraction: number;
+  readonly elapsedMs: number;
+  /** Milliseconds left at the rate so far; null before any byte moved. */
+  readonly etaMs: number | null;
+  /** The tables under way. */
+  readonly tables: readonly CopyTableProgress[];
 }
 
 /** Sequences or large objects were copied. */
@@ -125,6 +164,7 @@ export type MigrationEvent =
   | SchemaEvent
   | CopyStartEvent
   | TableCopiedEvent
+  | CopyProgressEvent
   | ObjectsCopiedEvent
   | ReplicationStateEvent
   | CatchUpEvent
@@ -143,6 +183,7 @@ export interface MigratorEvents {
   schema: Listener<SchemaEvent>;
   'copy:start': Listener<CopyStartEvent>;
   'table:copied': Listener<TableCopiedEvent>;
+  'copy:progress': Listener<CopyProgressEvent>;
   'objects:copied': Listener<ObjectsCopiedEvent>;
   'replication:state': Listener<ReplicationStateEvent>;
   'catch-up': Listener<CatchUpEvent>;

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { connect, type Socket } from 'node:net';
 import postgres, { type Options, type ReservedSql, type Sql, type TransactionSql } from 'postgres';
 
 type PoolOptions = Options<Record<string, postgres.PostgresType>>;
@@ -31,10 +32,51 @@ interface Session {
 
 const END_TIMEOUT_SECONDS = 5;
 
+/** The parsed options postgres.js hands to a `socket` factory: hosts and ports as lists. */
+interface SocketTarget {
+  readonly host: readonly string[];
+  readonly port: readonly number[];
+  readonly path?: string;
+  readonly connect_timeout?: number;
+}
+
+/**
+ * A TCP connection with Nagle's algorithm off, as libpq opens every one.
+ * postgres.js leaves it on, and a COPY FROM ends with a 5-byte CopyDone of
+ * its own: it then waits for the server's delayed ACK of the last rows,
+ * ~40 ms a COPY (measured: 44 ms of a 300-row table's 45 ms). postgres.js
+ * starts its protocol (TLS included) on the socket this returns.
+ */
+function noDelaySocket(target: SocketTarget): Promise<Socket> {
+  const host = target.host[0] ?? 'localhost';
+  const port = target.port[0] ?? 5432;
+  const socket = target.path ? connect(target.path) : connect({ host, port, noDelay: true });
+  // postgres.js names the TLS server by these, as on a socket it opened itself.
+  Object.assign(socket, { host, port });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`connect timeout ${host}:${port}`), { code: 'CONNECT_TIMEOUT', address: host, port }));
+    }, (target.connect_timeout ?? 30) * 1000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+    const onError = (error: Error): void => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    socket.once('error', onError);
+  });
+}
+
 function openSession(options: PoolOptions): Session {
   let lost = false;
   const sql: Sql = postgres({
     ...options,
+    // postgres.js takes a socket factory its typings do not declare.
+    ...({ socket: noDelaySocket } as unknown as PoolOptions),
     max: 1,
     // Never closed behind the caller's back: a close means the server or the network ended it.
     idle_timeout: 0,

@@ -1,0 +1,89 @@
+/**
+ * What the copy does, in which order: every table as one piece of work, a
+ * large one as several ctid ranges read in parallel under the same snapshot,
+ * largest first so the last piece to finish is a small one.
+ *
+ * @module
+ */
+import { qualified, quoteIdent } from '../pg/identifiers.js';
+import { layoutKey, type TableLayout } from '../pg/queries/table-pages.js';
+import type { TableInfo } from '../pg/queries/tables.js';
+
+export type CopyFormat = 'text' | 'binary';
+
+export interface PlanOptions {
+  /** A table whose main fork is larger is split into ranges. */
+  readonly splitBytes: number;
+  /** About how large each range is. */
+  readonly rangeBytes: number;
+  /** The source scans ctid ranges without reading the whole table (PostgreSQL 14+). */
+  readonly canSplit: boolean;
+  /** Binary COPY where every column's type allows it; text otherwise. */
+  readonly binary: boolean;
+}
+
+export interface PlannedTable {
+  readonly info: TableInfo;
+  readonly format: CopyFormat;
+  /** How many pieces of work the table is; it is copied when all of them committed. */
+  readonly pieces: number;
+}
+
+/** Pages `[from, to)` of the table; `to` null reads to its end. */
+export interface PageRange {
+  readonly from: number;
+  readonly to: number | null;
+}
+
+export interface CopyItem {
+  readonly table: PlannedTable;
+  readonly range: PageRange | null;
+  /** The on-disk bytes this piece stands for. */
+  readonly estimatedBytes: number;
+}
+
+const BLOCK_BYTES = 8192;
+
+export function planCopy(tables: readonly TableInfo[], layouts: ReadonlyMap<string, TableLayout>, options: PlanOptions): CopyItem[] {
+  const items: CopyItem[] = [];
+  for (const info of tables) {
+    const layout = layouts.get(layoutKey(info.schema, info.name));
+    const pages = layout?.pages ?? 0;
+    const format: CopyFormat = options.binary && layout?.binaryCapable === true && info.columns.length > 0 ? 'binary' : 'text';
+    const split = options.canSplit && pages * BLOCK_BYTES > options.splitBytes;
+    const count = split ? Math.ceil((pages * BLOCK_BYTES) / options.rangeBytes) : 1;
+    const table: PlannedTable = { info, format, pieces: count };
+    if (count === 1) {
+      items.push({ table, range: null, estimatedBytes: info.bytes });
+      continue;
+    }
+    const step = Math.ceil(pages / count);
+    for (let i = 0; i < count; i++) {
+      const from = i * step;
+      // The last range is open: rows of the snapshot cannot lie past the table's end, whatever its size now.
+      const to = i === count - 1 ? null : (i + 1) * step;
+      items.push({ table, range: { from, to }, estimatedBytes: (info.bytes * ((to ?? pages) - from)) / pages });
+    }
+  }
+  return items.sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+}
+
+/** The `COPY ... TO STDOUT` reading `item` on the source. */
+export function readStatement(item: CopyItem): string {
+  const { info, format } = item.table;
+  const name = qualified(info.schema, info.name);
+  // A table whose every column is generated or dropped still has rows to recreate: empty ones.
+  const columns = info.columns.map(quoteIdent).join(', ');
+  const where = item.range
+    ? ` where ctid >= '(${item.range.from},0)'::tid${item.range.to === null ? '' : ` and ctid < '(${item.range.to},0)'::tid`}`
+    : '';
+  return `copy (select ${columns} from only ${name}${where}) to stdout${format === 'binary' ? ' with (format binary)' : ''}`;
+}
+
+/** The `COPY ... FROM STDIN` writing `table` on the destination. */
+export function writeStatement(table: PlannedTable): string {
+  const { info, format } = table;
+  const name = qualified(info.schema, info.name);
+  const columns = info.columns.length === 0 ? '' : ` (${info.columns.map(quoteIdent).join(', ')})`;
+  return `copy ${name}${columns} from stdin${format === 'binary' ? ' with (format binary)' : ''}`;
+}

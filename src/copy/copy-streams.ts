@@ -1,0 +1,164 @@
+/**
+ * COPY streams of postgres.js 3.4 on a session that outlives them, and the
+ * pump that moves rows from one to the other.
+ *
+ * postgres.js resolves a COPY query with its stream, and the statement's own
+ * outcome (the server's `CommandComplete` tag, or its error) goes to the
+ * query's `resolve`/`reject` again, where nobody hears it. Two defects follow
+ * (measured on postgres.js 3.4.9, node_modules/postgres/src/connection.js):
+ *
+ * - COPY TO (porsager/postgres#917, #1016): each CopyData is pushed into the
+ *   readable, and a push the readable refuses pauses the socket; only the
+ *   readable's `read()` resumes it. When the refused push is the last row,
+ *   `CopyDone` ends the readable, `read()` is never called again, and the
+ *   socket stays paused: the next query on that connection never returns.
+ *   {@link copyOut} resumes the socket once the readable ended, by calling
+ *   the readable's own `_read` (which is postgres.js's `socket.resume()`).
+ * - COPY FROM (porsager/postgres#1173): the writable's `final` waits for
+ *   `CommandComplete`; when the server rejects the COPY after the last row
+ *   (a statement trigger, a deferred check), the error clears the stream
+ *   first and the writable never finishes nor fails. {@link copyIn} never
+ *   waits on the writable's `finish`: it hooks the query's own
+ *   `resolve`/`reject`, which the server's answer always reaches, success,
+ *   failure or a lost connection alike.
+ *
+ * Both hooks give the row count of the COPY's command tag for free, so rows
+ * are never counted in Node.
+ *
+ * @module
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Sql } from 'postgres';
+
+/** A COPY under way: its stream, and the server's verdict with the command tag's row count. */
+export interface CopyStream<S> {
+  readonly stream: S;
+  readonly done: Promise<number>;
+}
+
+/** The parts of a postgres.js query that settle it; own properties of each query object. */
+interface SettlingQuery {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Hooks the query's settlements before it runs: the first resolves it with
+ * its stream, as postgres.js does; the next (the statement's end) and any
+ * rejection go to `done`. Hooked before the query runs because a small COPY
+ * TO arrives whole in one socket read, its end included.
+ */
+function hookOutcome(query: SettlingQuery): Promise<number> {
+  const { resolve: first, reject: firstReject } = query;
+  let streamed = false;
+  const done = new Promise<number>((resolve, reject) => {
+    query.resolve = (value) => {
+      if (!streamed) {
+        streamed = true;
+        first(value);
+        return;
+      }
+      resolve(Number((value as { count?: unknown } | null)?.count ?? 0));
+    };
+    query.reject = (error) => {
+      firstReject(error);
+      reject(error);
+    };
+  });
+  // The caller may give up on a COPY whose peer failed; its outcome is then no news.
+  done.catch(() => undefined);
+  return done;
+}
+
+/** Starts `COPY ... TO STDOUT` on `session`; the session is reusable once `done` resolved and the stream ended. */
+export async function copyOut(session: Sql, statement: string): Promise<CopyStream<Readable>> {
+  const query = session.unsafe(statement);
+  const done = hookOutcome(query as unknown as SettlingQuery);
+  const stream = (await query.readable()) as Readable;
+  stream.once('end', () => (stream as unknown as { _read(size: number): void })._read(0));
+  return { stream, done };
+}
+
+/** Starts `COPY ... FROM STDIN` on `session`; `done` settles with the server's answer after the stream ends. */
+export async function copyIn(session: Sql, statement: string): Promise<CopyStream<Writable>> {
+  const query = session.unsafe(statement);
+  const done = hookOutcome(query as unknown as SettlingQuery);
+  const stream = (await query.writable()) as Writable;
+  return { stream, done };
+}
+
+/** How many bytes the pump gathers before handing them to the destination: see copy-engine.ts for the measurement. */
+export const BATCH_BYTES = 256 * 1024;
+
+/** What the pump saw, as it goes. */
+export interface PumpMeter {
+  /** COPY messages read: one a row (binary COPY adds one for its trailer). */
+  chunks: number;
+  bytes: number;
+}
+
+/**
+ * Moves every chunk of `from` into `to`, gathered into buffers of about
+ * `batchBytes`: postgres.js hands over each row as its own chunk, and each
+ * write would become its own CopyData message. Reading pauses while the
+ * destination's socket is full. Resolves once the last buffer is handed over
+ * and `to` ended; `onBatch` runs after each buffer handed over. Rejects on the first error of either stream, leaving `to`
+ * unended so a partial COPY is never completed.
+ */
+export function pump(from: Readable, to: Writable, meter: PumpMeter, batchBytes = BATCH_BYTES, onBatch?: () => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let parts: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      from.pause();
+      cleanup();
+      reject(error);
+    };
+    const write = (): boolean => {
+      const buffer = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+      return to.write(buffer);
+    };
+    const onData = (chunk: Buffer): void => {
+      meter.chunks++;
+      meter.bytes += chunk.length;
+      parts.push(chunk);
+      size += chunk.length;
+      if (size < batchBytes) return;
+      try {
+        if (!write()) from.pause();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      onBatch?.();
+    };
+    const onDrain = (): void => {
+      if (!settled) from.resume();
+    };
+    const onEnd = (): void => {
+      if (settled) return;
+      try {
+        if (size > 0) write();
+        to.end();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      settled = true;
+      cleanup();
+      resolve();
+    };
+    const onClose = (): void => fail(Object.assign(new Error('The COPY stream closed before the copy ended'), { code: 'CONNECTION_CLOSED' }));
+    const cleanup = (): void => {
+      from.off('data', onData).off('end', onEnd).off('error', fail).off('close', onClose);
+      to.off('drain', onDrain).off('error', fail).off('close', onClose);
+    };
+    from.on('data', onData).once('end', onEnd).once('error', fail).once('close', onClose);
+    to.on('drain', onDrain).once('error', fail).once('close', onClose);
+  });
+}

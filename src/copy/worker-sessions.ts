@@ -1,0 +1,50 @@
+/**
+ * The sessions the copy runs on: readers on the source, each importing the
+ * snapshot once in a read-only repeatable-read transaction and reading many
+ * tables; writers on the destination, each writing many tables, one COPY
+ * (its own transaction) at a time. A session is a 1-connection pool from
+ * pool.ts: a lost connection makes its queries reject, never crash or hang.
+ *
+ * @module
+ */
+import type { ReservedSql, Sql } from 'postgres';
+import { quoteLiteral } from '../pg/identifiers.js';
+
+export class WorkerSessions {
+  readonly #open = new Set<ReservedSql>();
+
+  /** A source session reading as of `snapshotId`, with row security off so a policy cannot hide rows. */
+  async reader(source: Sql, snapshotId: string): Promise<Sql> {
+    const session = this.#track(await source.reserve());
+    await session
+      .unsafe(
+        `begin isolation level repeatable read read only; set transaction snapshot ${quoteLiteral(snapshotId)}; ` +
+          'set local row_security = off; set local statement_timeout = 0; set local idle_in_transaction_session_timeout = 0',
+      )
+      .simple();
+    return session;
+  }
+
+  async writer(target: Sql): Promise<Sql> {
+    const session = this.#track(await target.reserve());
+    await session.unsafe('set statement_timeout = 0').simple();
+    return session;
+  }
+
+  /** Ends every session; `immediately` drops them mid-statement, aborting what they were doing. */
+  async closeAll(immediately: boolean): Promise<void> {
+    const sessions = [...this.#open];
+    this.#open.clear();
+    await Promise.all(
+      sessions.map(async (session) => {
+        await session.end({ timeout: immediately ? 0 : 5 }).catch(() => undefined);
+        session.release();
+      }),
+    );
+  }
+
+  #track(session: ReservedSql): ReservedSql {
+    this.#open.add(session);
+    return session;
+  }
+}

@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyDatabase, type CopyRequest } from '../src/copy/copy-engine.js';
+import { copyIn, copyOut } from '../src/copy/copy-streams.js';
+import type { MigrationEvent } from '../src/events.js';
+import { normalizeConnection } from '../src/options.js';
+import { openConnection, type Connection } from '../src/pg/connect.js';
+import { createPool } from '../src/pg/pool.js';
+import { Redactor } from '../src/redact.js';
+import { startClusters, type Cluster } from './support/cluster.js';
+import { fingerprint } from './support/compare.js';
+
+const APP = 'datalakehouse-db-migrate';
+
+/** Resolves with `promise`, or fails once `ms` passed: a hang is a defect too. */
+async function within<T>(ms: number, what: string, promise: PromiseLike<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('the copy engine', () => {
+  let source: Cluster;
+  let target: Cluster;
+  const open: Connection[] = [];
+
+  async function connect(cluster: Cluster, side: 'source' | 'target', dbname: string): Promise<Connection> {
+    const config = normalizeConnection(cluster.uri(dbname), side)._unsafeUnwrap();
+    const connection = (await openConnection(config, side, dbname, new Redactor([cluster.password]), { max: 4 }))._unsafeUnwrap();
+    open.push(connection);
+    return connection;
+  }
+
+  /** A database on both sides with the same tables, filled on the source by `fill`. */
+  async function database(dbname: string, schema: string, fill: string, targetOnly = ''): Promise<void> {
+    await Promise.all([source.exec(`create database ${dbname}`), target.exec(`create database ${dbname}`)]);
+    await Promise.all([source.exec(schema + fill, dbname), target.exec(schema + targetOnly, dbname)]);
+  }
+
+  async function copy(dbname: string, extra: Partial<CopyRequest> = {}): Promise<{ result: Awaited<ReturnType<typeof copyDatabase>>; events: MigrationEvent[] }> {
+    const events: MigrationEvent[] = [];
+    const request: CopyRequest = {
+      dbname,
+      source: await connect(source, 'source', dbname),
+      target: await connect(target, 'target', dbname),
+      sourceConfig: normalizeConnection(source.uri(dbname), 'source')._unsafeUnwrap(),
+      jobs: 2,
+      redactor: new Redactor([source.password, target.password]),
+      emit: (event) => events.push(event),
+      ...extra,
+    };
+    const result = await within(30_000, 'copyDatabase()', copyDatabase(request));
+    return { result, events };
+  }
+
+  beforeAll(async () => {
+    [source, target] = (await startClusters([{ major: 15 }, { major: 15 }])) as [Cluster, Cluster];
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(open.map((c) => c.sql.end({ timeout: 1 }).catch(() => undefined)));
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('copies an empty table, and the rows of a table whose columns are all generated or dropped', async () => {
+    await database(
+      'shapes',
+      `create table empty (id int primary key, note text);
+       create table hollow (gone int, total int generated always as (42) stored);
+       alter table hollow drop column gone;
+       create table plain (id int primary key, note text);`,
+      `insert into hollow select from generate_series(1, 7);
+       insert into plain select g, 'n' || g from generate_series(1, 500) g;`,
+    );
+    const { result, events } = await copy('shapes');
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(result._unsafeUnwrap()).toMatchObject({ tables: 3, rows: 507 });
+    expect(await fingerprint(target.sql('shapes'))).toEqual(await fingerprint(source.sql('shapes')));
+    const copied = events.filter((e) => e.type === 'table:copied').map((e) => e.type === 'table:copied' && [e.table, e.rows]);
+    expect(copied).toEqual(expect.arrayContaining([['empty', 0], ['hollow', 7], ['plain', 500]]));
+  });
+
+  it('splits a large table into ctid ranges, even ones left empty by deleted rows, and counts the table once when all are in', async () => {
+    await database(
+      'ranges',
+      'create table wide (id int primary key, payload text not null);',
+      `insert into wide select g, repeat(md5(g::text), 4) from generate_series(1, 40000) g;
+       delete from wide where id between 5000 and 30000;
+       delete from wide where id % 7 = 0;`,
+    );
+    const hooked: string[] = [];
+    const { result, events } = await copy('ranges', {
+      // About 7 MB of heap in 256 KB ranges: most of them empty pages.
+      tuning: { splitBytes: 512 * 1024, rangeBytes: 256 * 1024 },
+      onTableCopied: async (table) => {
+        hooked.push(table.name);
+      },
+    });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('ranges'))).toEqual(await fingerprint(source.sql('ranges')));
+    expect(hooked).toEqual(['wide']);
+    const copied = events.filter((e) => e.type === 'table:copied');
+    expect(copied).toHaveLength(1);
+    expect(copied[0]).toMatchObject({ rows: result._unsafeUnwrap().rows, tablesDone: 1, tablesTotal: 1 });
+  });
+
+  it('copies in binary, when asked, the same rows as in text', async () => {
+    await database(
+      'inbinary',
+      'create table typed (id int primary key, amount numeric, at timestamptz, tags text[], doc jsonb, note text);',
+      `insert into typed select g, g * 1.5, now() - g * interval '1 hour', array['a', g::text], jsonb_build_object('g', g), null
+       from generate_series(1, 3000) g;`,
+    );
+    const { result } = await copy('inbinary', { tuning: { binary: true, splitBytes: 64 * 1024, rangeBytes: 64 * 1024 } });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('inbinary'))).toEqual(await fingerprint(source.sql('inbinary')));
+  });
+
+  it('reads as of a snapshot the caller exported, not its own', async () => {
+    await database('given', 'create table items (id int primary key);', 'insert into items select generate_series(1, 100);');
+    const holder = await source.sql('given').reserve();
+    try {
+      await holder`begin isolation level repeatable read read only`;
+      const [row] = await holder<{ id: string }[]>`select pg_export_snapshot() as id`;
+      await source.exec('insert into items select generate_series(101, 150)', 'given');
+      const { result } = await copy('given', { snapshot: row?.id as string });
+      expect(result.isOk(), JSON.stringify(result)).toBe(true);
+      const [count] = await target.sql('given')<{ n: number }[]>`select count(*)::int as n from items`;
+      expect(count?.n).toBe(100);
+    } finally {
+      await holder`rollback`;
+      holder.release();
+    }
+  });
+
+  it('fails on a row the destination rejects half-way, counting no table it did not commit whole', async () => {
+    await database(
+      'halfway',
+      'create table ledger (id int primary key, amount int not null); create table other (id int primary key);',
+      `insert into ledger select g, g from generate_series(1, 20000) g;
+       update ledger set amount = -1 where id = 10000;
+       insert into other select generate_series(1, 10);`,
+      'alter table ledger add constraint positive check (amount > 0);',
+    );
+    const { result, events } = await copy('halfway', { jobs: 1 });
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'copy' });
+    expect(result._unsafeUnwrapErr().message).toMatch(/positive/);
+    expect(events.filter((e) => e.type === 'table:copied' && e.table === 'ledger')).toEqual([]);
+    const [count] = await target.sql('halfway')<{ n: number }[]>`select count(*)::int as n from ledger`;
+    expect(count?.n).toBe(0);
+  });
+
+  it('fails when the destination rejects a COPY after its last row, instead of waiting forever (postgres.js #1173)', async () => {
+    await database(
+      'lastrow',
+      'create table audited (id int primary key);',
+      'insert into audited select generate_series(1, 50);',
+      `create function refuse() returns trigger language plpgsql as $$ begin raise exception 'refused after the last row'; end $$;
+       create trigger refuse after insert on audited for each statement execute function refuse();`,
+    );
+    const { result } = await copy('lastrow');
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr().message).toMatch(/refused after the last row/);
+  });
+
+  it('answers the next query on a session whose COPY TO ended under backpressure (postgres.js #917)', async () => {
+    await source.exec('create database paused');
+    await source.exec('create table rows (id int, payload text); insert into rows select g, repeat(md5(g::text), 8) from generate_series(1, 4000) g;', 'paused');
+    const config = normalizeConnection(source.uri('paused'), 'source')._unsafeUnwrap();
+    const pool = createPool({ host: config.host, port: config.port, database: 'paused', username: config.username, password: config.password, onnotice: () => undefined });
+    const session = await pool.reserve();
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const out = await copyOut(session, 'copy rows to stdout');
+        // A slow reader: every chunk the socket delivers waits, so pushes meet a full stream, the last one included.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        let rows = 0;
+        for await (const chunk of out.stream) {
+          rows += (chunk as Buffer).length > 0 ? 1 : 0;
+          if (rows % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        expect(await within(5_000, 'the COPY TO', out.done)).toBe(4000);
+        const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
+        expect(row?.n).toBe(1);
+      }
+    } finally {
+      session.release();
+      await pool.end({ timeout: 1 });
+    }
+  });
+
+  it('settles a COPY FROM the server rejects after the last row with the server\'s error (postgres.js #1173)', async () => {
+    await target.exec('create database settles');
+    await target.exec(
+      `create table t (id int);
+       create function refuse() returns trigger language plpgsql as $$ begin raise exception 'no rows today'; end $$;
+       create trigger refuse after insert on t for each statement execute function refuse();`,
+      'settles',
+    );
+    const config = normalizeConnection(target.uri('settles'), 'target')._unsafeUnwrap();
+    const pool = createPool({ host: config.host, port: config.port, database: 'settles', username: config.username, password: config.password, onnotice: () => undefined });
+    const session = await pool.reserve();
+    try {
+      const into = await copyIn(session, 'copy t from stdin');
+      into.stream.end('1\n2\n3\n');
+      await expect(within(5_000, 'the COPY FROM', into.done)).rejects.toThrow(/no rows today/);
+      const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
+      expect(row?.n).toBe(1);
+    } finally {
+      session.release();
+      await pool.end({ timeout: 1 });
+    }
+  });
+
+  it('copies 300 tiny tables on at most jobs * 2 connections a side, with progress ending at exactly 100%', async () => {
+    const tables = Array.from({ length: 300 }, (_, i) => `create table t${i} (id int primary key, note text);`).join('\n');
+    await database(
+      'tiny',
+      tables,
+      `do $$ begin for i in 0..299 loop execute format('insert into t%s select g, md5(g::text) from generate_series(1, 20) g', i); end loop; end $$;`,
+    );
+    const peak = { source: 0, target: 0 };
+    let sampling = true;
+    const count = async (cluster: Cluster): Promise<number> => {
+      const [row] = await cluster.sql()<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where datname = 'tiny' and application_name = ${APP}`;
+      return row?.n ?? 0;
+    };
+    const sampler = (async () => {
+      while (sampling) {
+        const [s, t] = await Promise.all([count(source), count(target)]);
+        peak.source = Math.max(peak.source, s);
+        peak.target = Math.max(peak.target, t);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const started = Date.now();
+    const { result, events } = await copy('tiny', { jobs: 2 });
+    const took = Date.now() - started;
+    sampling = false;
+    await sampler;
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(result._unsafeUnwrap()).toMatchObject({ tables: 300, rows: 6000 });
+    expect(peak.source).toBeGreaterThan(0);
+    expect(peak.source).toBeLessThanOrEqual(4);
+    expect(peak.target).toBeLessThanOrEqual(4);
+    expect(took).toBeLessThan(20_000);
+    const last = events.filter((e) => e.type === 'table:copied').at(-1);
+    expect(last?.type === 'table:copied' && last.estimatedBytes).toBe(last?.type === 'table:copied' && last.bytesDone);
+    const progress = events.filter((e) => e.type === 'copy:progress').at(-1);
+    expect(progress).toMatchObject({ fraction: 1, tablesDone: 300, tablesTotal: 300, rowsDone: 6000, etaMs: 0 });
+    expect(progress?.type === 'copy:progress' && progress.estimatedBytes).toBe(progress?.type === 'copy:progress' && progress.bytesDone);
+  });
+
+  it('reports progress while a large table streams, not only at its end', async () => {
+    await database(
+      'streaming',
+      'create table big (id int primary key, payload text not null);',
+      `insert into big select g, md5(g::text) || md5(g::text) from generate_series(1, 400000) g;`,
+    );
+    const { result, events } = await copy('streaming', { jobs: 1, tuning: { batchBytes: 64 * 1024 } });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    const during = events.filter((e) => e.type === 'copy:progress' && e.tablesDone === 0 && e.bytesDone > 0);
+    expect(during.length).toBeGreaterThan(0);
+    for (const e of during) expect(e.type === 'copy:progress' && e.fraction).toBeLessThan(1);
+    expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, rowsDone: 400000 });
+  });
+});
