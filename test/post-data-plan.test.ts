@@ -16,6 +16,7 @@ import { dumpSchema, restoreSection, type SchemaDump } from '../src/schema/schem
 import { SchemaSync, withDatabaseSchema } from '../src/schema/schema-sync.js';
 import { forEachLimited } from '../src/util/for-each-limited.js';
 import { startClusters, type Cluster } from './support/cluster.js';
+import { schemaOf as schemaOfDatabase } from './support/schema.js';
 
 const run = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL('./fixtures/postdata.sql', import.meta.url));
@@ -79,18 +80,7 @@ describe('post-data plan', () => {
     await Promise.all([exited(reader), exited(writer)]);
   }
 
-  async function schemaOf(cluster: Cluster, database: string): Promise<string> {
-    const { stdout } = await run(
-      join(tools.binDir, 'pg_dump'),
-      ['--schema-only', '--no-publications', '--no-subscriptions', '-h', cluster.host, '-p', String(cluster.port), '-U', cluster.username, database],
-      { env: { ...process.env, PGPASSWORD: cluster.password }, maxBuffer: 64 * 1024 * 1024 },
-    );
-    // Only the header differs between two dumps of one schema: versions, and psql's per-dump \restrict key.
-    return stdout
-      .split('\n')
-      .filter((line) => !/^\\(un)?restrict /.test(line) && !/^-- Dumped (from|by) /.test(line))
-      .join('\n');
-  }
+  const schemaOf = (cluster: Cluster, database: string): Promise<string> => schemaOfDatabase(cluster, database, tools.binDir);
 
   /** Builds post-data the way the dump strategy will: each table's steps right after its rows, two at a time. */
   async function restoreByPlan(connection: Connection, noOwner: boolean): Promise<void> {

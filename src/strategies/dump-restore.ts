@@ -1,16 +1,17 @@
 /**
  * DumpRestoreStrategy: a one-time copy. Pre-data schema, then every table's
- * rows, sequence positions and large objects from one snapshot, then
- * post-data, so indexes are built once over the loaded data, and last the
- * materialized views, over data that is all there.
+ * rows, sequence positions and large objects from one snapshot, each table
+ * indexed as soon as its rows are in and the rest of post-data after the
+ * last (see data-and-indexes.ts), and last the materialized views, over data
+ * that is all there.
  *
  * @module
  */
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { copyDatabase } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { toCause } from '../pg/connect.js';
 import { migrationError, type MigrationError } from '../errors.js';
+import { copyDataAndIndexes } from './data-and-indexes.js';
 import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
 
 export class DumpRestoreStrategy implements MigrationStrategy {
@@ -24,19 +25,7 @@ export class DumpRestoreStrategy implements MigrationStrategy {
     const { schema } = start;
     return schema
       .applyPreData()
-      .andThen(() =>
-        copyDatabase({
-          dbname: job.dbname,
-          source: job.source,
-          target: job.target,
-          sourceConfig: job.sourceConfig,
-          jobs: job.jobs,
-          budget: job.budget,
-          redactor: job.redactor,
-          emit: job.emit,
-        }),
-      )
-      .andThen(() => schema.applyPostData())
+      .andThen(() => copyDataAndIndexes(job, schema))
       .andThen(() =>
         ResultAsync.fromPromise(refreshMaterializedViews(job.source.sql, job.target.sql), (error) => {
           const cause = toCause(error, job.redactor);
