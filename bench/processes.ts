@@ -10,9 +10,15 @@ export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 const children = new Set<ChildProcess>();
 
-/** Ends every child still running; used when the bench is interrupted. */
+/** Ends every child still running, with the processes it started; used when the bench is interrupted. */
 export function killChildren(): void {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of children) {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
   children.clear();
 }
 
@@ -21,14 +27,15 @@ export function toolEnv(password: string, extra: NodeJS.ProcessEnv = {}): NodeJS
   return { ...process.env, PATH: `${PG_BIN}:${process.env['PATH'] ?? ''}`, PGPASSWORD: password, PGSSLMODE: 'disable', ...extra };
 }
 
-export function track(child: ChildProcess): ChildProcess {
+function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
 
+/** Spawns a child in a process group of its own, so that it and whatever it starts can be ended together. */
 export function start(file: string, args: readonly string[], options: SpawnOptions): ChildProcess {
-  return track(spawn(file, [...args], options));
+  return track(spawn(file, [...args], { ...options, detached: true }));
 }
 
 /** Resolves when `child` exits 0; rejects with its stderr's tail otherwise. */

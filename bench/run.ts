@@ -22,13 +22,15 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
 
+let interrupted = false;
+
 /** Ctrl-C or a kill: end the tools first, then the clusters, then exit. */
 function cleanUpOnSignals(): void {
-  let stopping = false;
+  process.on('exit', killChildren);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
+      if (interrupted) return;
+      interrupted = true;
       log(`${signal}: stopping the tools and the clusters…`);
       killChildren();
       void stopAllBenchClusters().finally(() => process.exit(130));
@@ -84,6 +86,8 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    // Queries cut short by an interruption fail on their way out; that is no news.
+    if (interrupted) return;
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   },
