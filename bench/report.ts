@@ -20,6 +20,8 @@ export interface Target {
 export interface BenchReport {
   readonly startedAt: string;
   readonly wallSeconds: number;
+  /** Load averages when the bench ended; with the machine's at start, a sign of other work running meanwhile. */
+  readonly loadAtEnd: readonly number[];
   readonly options: BenchOptions;
   readonly machine: Machine;
   readonly workloads: readonly WorkloadResult[];
@@ -144,7 +146,7 @@ export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   out.push(
     `Bench: scale ${options.scale}, jobs ${options.jobs}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, load at start ${machine.loadAtStart.join(' ')}`,
-    `${machine.postgres}; pgcopydb ${machine.pgcopydb ?? 'not installed'}; node ${machine.node}; wall time ${report.wallSeconds.toFixed(0)} s`,
+    `${machine.postgres}; ${machine.pgcopydb ?? 'pgcopydb not installed'}; node ${machine.node}; wall time ${report.wallSeconds.toFixed(0)} s, load at end ${report.loadAtEnd.join(' ')}`,
     '',
     'Seconds to a complete destination (replication: to syncing / every table ready):',
     '',

@@ -8,6 +8,7 @@
  *   npm run bench -- --scale 0.1 --only big,many --jobs 2
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { stopAllBenchClusters } from './clusters.js';
@@ -54,6 +55,7 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
   return {
     startedAt: startedAt.toISOString(),
     wallSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+    loadAtEnd: loadavg().map((n) => Math.round(n * 100) / 100),
     options,
     machine,
     workloads,
