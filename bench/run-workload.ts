@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBenchCluster, stopBenchCluster, type Cluster } from './clusters.js';
 import { LiveWriters, type LiveMeasurement } from './live-writers.js';
+import { sleep } from './processes.js';
 import type { BenchOptions, ToolName } from './options.js';
 import { REPLICATING_TOOLS, TOOLS, type Tool } from './peers/index.js';
 import { differences, fingerprintDatabase, type DatabaseFingerprint } from './verify.js';
@@ -131,6 +132,12 @@ async function removeLeftovers(source: Cluster, database: string): Promise<strin
   const sql = source.sql(database);
   const publications = await sql<{ name: string }[]>`select pubname as name from pg_publication`;
   for (const { name } of publications) await sql`drop publication ${sql(name)}`;
+  // A walsender of a destination just stopped may hold its slot a moment longer.
+  for (let i = 0; i < 50; i++) {
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from pg_replication_slots where database = ${database} and active`;
+    if (row?.n === 0) break;
+    await sleep(100);
+  }
   const slots = await sql<{ name: string }[]>`
     select slot_name as name from pg_replication_slots where database = ${database} and not active`;
   for (const { name } of slots) await sql`select pg_drop_replication_slot(${name})`;
