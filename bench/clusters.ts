@@ -1,0 +1,56 @@
+/**
+ * Throwaway PostgreSQL 15 clusters for the bench, from the test harness, with
+ * server settings for bulk loading. fsync, full_page_writes and
+ * synchronous_commit stay off, as the harness has them, for every tool alike.
+ */
+import { startCluster, type Cluster } from '../test/support/cluster.js';
+
+export type { Cluster } from '../test/support/cluster.js';
+
+export function benchSettings(jobs: number): Record<string, string | number> {
+  return {
+    shared_buffers: "'256MB'",
+    maintenance_work_mem: "'256MB'",
+    work_mem: "'16MB'",
+    max_wal_size: "'16GB'",
+    min_wal_size: "'1GB'",
+    checkpoint_timeout: "'1h'",
+    // Table-sync workers of a plain subscription copy `jobs` tables at once, like every other tool.
+    max_sync_workers_per_subscription: jobs,
+    max_logical_replication_workers: Math.max(8, jobs + 2),
+    max_worker_processes: Math.max(16, jobs + 8),
+    max_parallel_maintenance_workers: jobs,
+    max_connections: 200,
+    wal_sender_timeout: "'5min'",
+    autovacuum: 'on',
+  };
+}
+
+const live = new Set<Cluster>();
+
+/**
+ * Starts one cluster with the bench's settings. Every cluster of a bench run
+ * shares `password`, so client tools authenticate through one PGPASSWORD.
+ */
+export async function startBenchCluster(password: string, jobs: number): Promise<Cluster> {
+  const cluster = await startCluster({ major: 15, password, settings: benchSettings(jobs) });
+  live.add(cluster);
+  return cluster;
+}
+
+export async function stopBenchCluster(cluster: Cluster): Promise<void> {
+  live.delete(cluster);
+  await cluster.stop();
+}
+
+/** Stops every cluster the bench still has running. */
+export async function stopAllBenchClusters(): Promise<void> {
+  const all = [...live];
+  live.clear();
+  await Promise.all(all.map((c) => c.stop().catch(() => undefined)));
+}
+
+/** A libpq URI without the password, for tools that read it from PGPASSWORD. */
+export function toolUri(cluster: Cluster, database: string): string {
+  return `postgres://postgres@${cluster.host}:${cluster.port}/${encodeURIComponent(database)}?sslmode=disable`;
+}
