@@ -30,6 +30,8 @@ export interface CopyRequest {
   readonly jobs: number;
   readonly redactor: Redactor;
   readonly emit: Emit;
+  /** An exported snapshot to read under, kept alive by the caller until the copy ends; without it the copy exports its own. */
+  readonly snapshot?: string;
 }
 
 export interface CopySummary {
@@ -45,9 +47,13 @@ export function copyDatabase(request: CopyRequest): ResultAsync<CopySummary, Mig
   let step = 'exporting a snapshot';
   return ResultAsync.fromPromise(
     (async () => {
-      const snapshot = await exportSnapshot(request.source.sql).catch((error: unknown) => {
-        throw tagSide(error, 'source');
-      });
+      const given = request.snapshot;
+      const snapshot =
+        given !== undefined
+          ? { id: given, release: async () => undefined }
+          : await exportSnapshot(request.source.sql).catch((error: unknown) => {
+              throw tagSide(error, 'source');
+            });
       try {
         step = 'listing tables';
         const tables = await inSnapshot(request.source.sql, snapshot.id, listTables).catch((error: unknown) => {
