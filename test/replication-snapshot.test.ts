@@ -4,6 +4,7 @@ import type { Sql } from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, replicationName, type MigrationEvent } from '../src/index.js';
 import { createSlotCommand } from '../src/strategies/replication/slot-snapshot.js';
+import { compareWithSnapshot } from '../src/strategies/replication/snapshot-counts.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { eventually, fingerprint } from './support/compare.js';
 import { recordEvents } from './support/events.js';
@@ -15,7 +16,7 @@ import { recordEvents } from './support/events.js';
  * the older syntax; the destination is 15.
  */
 const APP = 'datalakehouse-db-migrate';
-const ROWS = 60_000;
+const ROWS = 30_000;
 
 const crashes: unknown[] = [];
 const recordCrash = (error: unknown): void => {
@@ -73,13 +74,13 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
 
   /**
    * Creates `dbname` with four tables. `slow`: writing `items` on the
-   * destination pauses every 500 rows, so its copy lasts seconds and can be
+   * destination pauses every 400 rows, so its copy lasts 1.5 s and can be
    * caught in the middle.
    */
   async function createLive(dbname: string, slow = false): Promise<void> {
     await source.exec(`create database ${dbname}`);
     const throttle = slow
-      ? `case when current_setting('port')::int = ${target.port} and id % 500 = 0 then pg_sleep(0.02) is not null else true end`
+      ? `case when current_setting('port')::int = ${target.port} and id % 400 = 0 then pg_sleep(0.02) is not null else true end`
       : 'true';
     await source.exec(
       `create function throttle(id int) returns boolean language sql as $$ select ${throttle} $$;
@@ -133,6 +134,27 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
   it('words the slot command for the source major: the option list from 15, the keyword before', () => {
     expect(createSlotCommand('dlh_mig_a', 150004)).toBe(`CREATE_REPLICATION_SLOT "dlh_mig_a" LOGICAL pgoutput (SNAPSHOT 'export')`);
     expect(createSlotCommand('dlh_mig_a', 130023)).toBe('CREATE_REPLICATION_SLOT "dlh_mig_a" LOGICAL pgoutput EXPORT_SNAPSHOT');
+  });
+
+  it('compares row counts with the source as of the snapshot, whatever the source wrote since', async () => {
+    await source.exec('create database counted');
+    await target.exec('create database counted');
+    const tables = 'create table a (id int primary key); create table "B c" (id int); ';
+    await source.exec(`${tables} insert into a select generate_series(1, 100); insert into "B c" values (1), (1)`, 'counted');
+    await target.exec(`${tables} insert into a select generate_series(1, 100); insert into "B c" values (1), (1)`, 'counted');
+    const holder = await source.sql('counted').reserve();
+    try {
+      await holder`begin isolation level repeatable read read only`;
+      const [row] = await holder<{ id: string }[]>`select pg_export_snapshot() as id`;
+      const snapshot = row?.id ?? '';
+      await source.exec('insert into a values (101); delete from "B c"', 'counted');
+      expect(await compareWithSnapshot(source.sql('counted'), target.sql('counted'), snapshot)).toEqual({ tables: 2, differing: [] });
+      await target.exec('delete from a where id = 50', 'counted');
+      expect(await compareWithSnapshot(source.sql('counted'), target.sql('counted'), snapshot)).toEqual({ tables: 2, differing: ['"public"."a"'] });
+    } finally {
+      await holder`rollback`;
+      holder.release();
+    }
   });
 
   it('loses and doubles no row while writers insert, update and delete throughout the copy', async () => {
@@ -213,7 +235,7 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
     expect((await objects(dbname)).subscriptions).toEqual([]);
   }
 
-  it('redoes a run killed after its slot was created and before its subscription existed, with a new slot', async () => {
+  it('redoes a run killed after its slot was created and before its subscription existed, losing and doubling no row', async () => {
     await createLive('killed', true);
     await killMidCopy('killed');
     const writers = startWriters(source.sql('killed'), 1);

@@ -30,7 +30,7 @@ import { superuserRights, type ReplicationRights } from './replication/replicati
 import { waitForCatchUp } from './replication/catch-up.js';
 import { checkReplicationHealth } from './replication/health.js';
 import { createSlotWithSnapshot, type SlotSnapshot } from './replication/slot-snapshot.js';
-import { tablesDifferingFromSnapshot } from './replication/snapshot-counts.js';
+import { compareWithSnapshot } from './replication/snapshot-counts.js';
 import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
 import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
 
@@ -47,10 +47,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError> {
     const name = replicationName(job.dbname);
-    if (start.kind === 'resume') {
-      // Whatever created the subscription, counts decide whether its rows are there.
-      return this.#step(job, 'Resuming', async () => undefined).andThen(() => this.#awaitSyncing(job, name, {}));
-    }
+    // A subscription found by a re-run may predate its copy's check: row counts decide whether the rows are there.
+    if (start.kind === 'resume') return this.#awaitSyncing(job, name, {});
     const { schema } = start;
     return schema
       .applyPreData()
@@ -125,8 +123,9 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
    * while the snapshot still stands; releases the snapshot when that fails.
    */
   #copyUnder(job: DatabaseJob, held: SlotSnapshot): ResultAsync<void, MigrationError> {
-    const failIfLost = <E>(error: E): ResultAsync<never, MigrationError | E> =>
-      held.lost() ? this.#step(job, 'Copying the data under the slot\'s snapshot', () => Promise.reject(held.lostError())) : errAsync(error);
+    // A reader that came after the snapshot's connection closed fails for that reason, whatever it says.
+    const failIfLost = (error: MigrationError): ResultAsync<never, MigrationError> =>
+      held.lost() ? this.#step(job, "Copying the data under the slot's snapshot", () => Promise.reject(held.lostError())) : errAsync(error);
     const emit: Emit = (event) => {
       job.emit(event);
       if (event.type === 'copy:start' || event.type === 'table:copied') {
@@ -144,17 +143,16 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       emit,
       snapshot: held.snapshotId,
     })
-      // A reader that came after the snapshot's connection closed fails for that reason, whatever it says.
       .orElse(failIfLost)
-      .andThen((copied) =>
+      .andThen(() =>
         this.#step(job, 'Checking the copied rows', async () => {
           if (held.lost()) throw held.lostError();
-          const differing = await tablesDifferingFromSnapshot(job.source.sql, job.target.sql, held.snapshotId);
+          const { tables, differing } = await compareWithSnapshot(job.source.sql, job.target.sql, held.snapshotId);
           if (held.lost()) throw held.lostError();
           if (differing.length > 0) {
             throw new Error(`the destination's row counts differ from the source's snapshot for ${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ', …' : ''}`);
           }
-          job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: copied.tables, tablesTotal: copied.tables });
+          job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: tables, tablesTotal: tables });
         }),
       )
       .orElse((error) => ResultAsync.fromSafePromise(held.release()).andThen(() => errAsync(error)));

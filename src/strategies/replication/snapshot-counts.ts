@@ -16,15 +16,15 @@ import { listTables } from '../../pg/queries/tables.js';
 /** Tables counted per statement: one round trip for many small tables. */
 const BATCH = 100;
 
-/** The tables (quoted `schema.table`) whose destination row count differs from the source's at `snapshotId`. */
-export async function tablesDifferingFromSnapshot(source: Sql, target: Sql, snapshotId: string): Promise<string[]> {
+/** How many tables were compared, and those (quoted `schema.table`) whose destination row count differs from the source's at `snapshotId`. */
+export async function compareWithSnapshot(source: Sql, target: Sql, snapshotId: string): Promise<{ tables: number; differing: string[] }> {
   let tables: string[] = [];
   const expected = await inSnapshot(source, snapshotId, async (reader) => {
     tables = (await listTables(reader)).map((t) => qualified(t.schema, t.name));
     return countRows(reader, tables);
   });
   const actual = await countRows(target, tables);
-  return tables.filter((_, i) => expected[i] !== actual[i]);
+  return { tables: tables.length, differing: tables.filter((_, i) => expected[i] !== actual[i]) };
 }
 
 /** Row counts of `tables`, in their order, as text. */
