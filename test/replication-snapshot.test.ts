@@ -184,6 +184,22 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
     expect([...new Set(states)]).toEqual(['publishing', 'copying', 'verifying', 'subscribed', 'syncing']);
     expect(events).toContainEqual(expect.objectContaining({ type: 'replication:state', state: 'copying', tablesReady: 4, tablesTotal: 4 }));
 
+    await migrator.close();
+  });
+
+  it('resumes a run interrupted after its subscription existed while writers keep going, counting nothing the copy checked', async () => {
+    // What a crash after subscribing leaves: the subscription streams, the state says running.
+    await target.exec(`update datalakehouse_migrate.database_state set status = 'running' where dbname = 'live'`);
+    const writers = startWriters(source.sql('live'), 2);
+    await eventually('the writers commit', async () => writers.committed() > 20);
+    const migrator = new Migrator(options('live', { syncTimeoutMs: 15_000 }));
+    const events = recordEvents(migrator);
+    const result = await migrator.migrate();
+    await writers.stop();
+    expect(result.isOk() && result.value.databases[0]?.status, JSON.stringify(result)).toBe('syncing');
+    expect(events).toContainEqual(expect.objectContaining({ type: 'database:start', dbname: 'live', resumed: true }));
+    await eventually('the destination caught up', async () => JSON.stringify(await totals(source.sql('live'))) === JSON.stringify(await totals(target.sql('live'))));
+
     const stopped = await migrator.stop();
     await migrator.close();
     expect(stopped.isOk(), JSON.stringify(stopped)).toBe(true);

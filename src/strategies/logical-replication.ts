@@ -30,6 +30,7 @@ import { superuserRights, type ReplicationRights } from './replication/replicati
 import { waitForCatchUp } from './replication/catch-up.js';
 import { checkReplicationHealth } from './replication/health.js';
 import { createSlotWithSnapshot, type SlotSnapshot } from './replication/slot-snapshot.js';
+import { copiedBeforeSubscribing } from './replication/copied-before-subscribing.js';
 import { compareWithSnapshot } from './replication/snapshot-counts.js';
 import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
 import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
@@ -47,20 +48,19 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError> {
     const name = replicationName(job.dbname);
-    // A subscription found by a re-run may predate its copy's check: row counts decide whether the rows are there.
-    if (start.kind === 'resume') return this.#awaitSyncing(job, name, {});
+    if (start.kind === 'resume') {
+      // Only a subscription whose tables the server copied itself needs its rows counted; ours checked them before it existed.
+      return this.#step(job, 'Resuming', () => copiedBeforeSubscribing(job.target.sql, name)).andThen((rowsVerified) =>
+        this.#awaitSyncing(job, name, { rowsVerified }),
+      );
+    }
     const { schema } = start;
     return schema
       .applyPreData()
       .andThen(() => this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, name)))
       .andThen((held) => this.#copyUnder(job, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
       .andThen(() => schema.applyPostData())
-      .andThen(() =>
-        this.#step(job, 'Subscribing', async () => {
-          await refreshMaterializedViews(job.source.sql, job.target.sql);
-          await this.#subscribe(job, name);
-        }),
-      )
+      .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, name)))
       .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }));
   }
 
@@ -173,7 +173,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   #awaitSyncing(job: DatabaseJob, name: string, options: SyncWaitOptions): ResultAsync<Reached, MigrationError> {
     return this.#step(job, 'Waiting for the replication to sync', async () => {
       const tables = await waitUntilSyncing(job, name, options);
-      if (!options.rowsVerified) await refreshMaterializedViews(job.source.sql, job.target.sql);
+      await refreshMaterializedViews(job.source.sql, job.target.sql);
       const subscription = await findSubscription(job.target.sql, name);
       const counted = subscription ? await subscriptionErrors(job.target.sql, subscription.oid) : { apply: 0, sync: 0 };
       job.emit({ type: 'replication:state', dbname: job.dbname, state: 'syncing', tablesReady: tables, tablesTotal: tables });
