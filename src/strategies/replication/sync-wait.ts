@@ -60,8 +60,9 @@ export interface SyncWaitOptions {
 }
 
 /**
- * Resolves with the number of published tables once they are all ready and
- * the destination has applied what the source had written by then; unless
+ * Resolves with the number of published tables once they are all ready, an
+ * apply worker streams from the slot, and the destination has applied what
+ * the source had written by then; unless
  * `rowsVerified`, row counts must then be equal too. Counts are compared
  * right after such a catch-up, so a table that changed only before it
  * compares level; one that never stops changing may never do.
@@ -99,7 +100,10 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string, options: 
         hint: "The destination server's log says which statement fails (often a constraint or a missing column).",
       });
     }
-    const lsn = (await slotProgress(job.source.sql, name))?.confirmedFlushLsn ?? null;
+    const slot = await slotProgress(job.source.sql, name);
+    const lsn = slot?.confirmedFlushLsn ?? null;
+    // A slot no walsender streams from stands still: on an idle source it looks caught up though nothing is applied.
+    const streaming = slot !== undefined && slot.activePid !== null;
     if (!applyMark || lsn !== applyMark.lsn) applyMark = { lsn, errors: errors.apply };
     if (errors.apply - applyMark.errors >= APPLY_FAILURES) {
       const health = await checkReplicationHealth(job.source.sql, job.target.sql, name, {
@@ -122,7 +126,7 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string, options: 
         job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: ready, tablesTotal: tables.length });
       }
       goal ??= await walInsertPosition(job.source.sql);
-      if (lsn !== null && lsnReached(lsn, goal)) {
+      if (streaming && lsn !== null && lsnReached(lsn, goal)) {
         if (options.rowsVerified) return tables.length;
         unequal = await tablesWithDifferentCounts(job.source.sql, job.target.sql, [...unequal]);
         counted = true;
@@ -131,7 +135,11 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string, options: 
       }
     }
     if (Date.now() > deadline) {
-      const behind = goal !== undefined ? `, the destination applied up to ${lsn ?? 'nothing'} of the source's ${goal}` : '';
+      const behind = !streaming
+        ? ', no apply worker streams from the slot'
+        : goal !== undefined
+          ? `, the destination applied up to ${lsn ?? 'nothing'} of the source's ${goal}`
+          : '';
       const differ = counted && unequal.size > 0 ? `, row counts differ for ${[...unequal].slice(0, 5).join(', ')}` : '';
       throw new SyncTimeout(
         `"${job.dbname}" did not reach syncing within ${Math.round(job.syncTimeoutMs / 1000)} s (${ready}/${tables.length} tables ready${behind}${differ})`,
