@@ -163,17 +163,7 @@ describe('faults while data moves', () => {
   it('ends within a bound when the destination restarts during replication\'s initial copy, and a re-run reaches syncing', async () => {
     const m = migrator('stream', 'replication');
     const run = m.migrate();
-    await eventually(
-      'the subscription copies a table',
-      async () => {
-        const rows = await target.sql('postgres')`
-          select 1 from pg_stat_activity where backend_type = 'logical replication worker' and datname = 'stream'`
-          .catch(() => []);
-        const copying = await target.sql('stream')`select 1 from pg_subscription_rel where srsubstate = 'd'`.catch(() => []);
-        return rows.length > 0 && copying.length > 0;
-      },
-      BOUND_MS,
-    );
+    await untilRunning(target, 'copy%from stdin%');
     await target.restart('fast');
     const result = await within(BOUND_MS, 'migrate() after the destination restarted', Promise.resolve(run));
     await m.close();

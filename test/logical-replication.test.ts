@@ -135,8 +135,13 @@ describe('logical replication from PostgreSQL 15 to 17', () => {
   it('removes its subscription, slots and publication when a replication fails, so nothing holds WAL on the source', async () => {
     await seed(source, 'hurried', 'shop');
     const impatient = new Migrator({ ...options(), databases: ['hurried'], method: 'replication', syncTimeoutMs: 1 });
+    // A change made during the copy streams only once the subscription runs: longer than the timeout.
+    const written = new Promise<void>((resolve) =>
+      impatient.on('copy:start', () => void source.exec('update orders set amount = amount + 1 where id = 1', 'hurried').then(resolve)),
+    );
     const status = (await impatient.migrate())._unsafeUnwrap();
     await impatient.close();
+    await written;
     expect(status.databases).toContainEqual(
       expect.objectContaining({ dbname: 'hurried', status: 'failed', error: expect.stringContaining('did not reach syncing') }),
     );

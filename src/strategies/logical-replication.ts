@@ -1,30 +1,38 @@
 /**
- * LogicalReplicationStrategy: a publication for all tables on the source, a
- * subscription on the destination that copies the existing rows and then
- * follows every change, until `stop()`.
+ * LogicalReplicationStrategy: a publication for all tables on the source, the
+ * rows copied once by the copy engine, and a subscription on the destination
+ * that follows every change from there on, until `stop()`.
  *
- * The whole schema, post-data included, goes in before the subscription: the
- * subscriber needs each table's primary key (or replica identity index) to
- * apply an UPDATE or DELETE, and changes can arrive while the initial copy
- * still runs. Foreign keys and triggers do not get in the way: replication
+ * The rows and the changes meet exactly: the slot is created first, over a
+ * replication connection that exports its snapshot; the copy reads under
+ * that snapshot, and the subscription then streams from that slot with
+ * `copy_data = false`, starting where the snapshot ends. Indexes and
+ * constraints (post-data) are built once over the loaded tables, before the
+ * subscription: nothing is applied until it exists, and the subscriber needs
+ * each table's primary key (or replica identity index) to apply an UPDATE
+ * or DELETE. Foreign keys and triggers do not get in the way: replication
  * workers run with `session_replication_role = replica`.
  *
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ResultAsync } from 'neverthrow';
+import { errAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
-import { connectionLost, isConnectionLoss, sideByAddress, toCause } from '../pg/connect.js';
+import type { Emit } from '../events.js';
+import { connectionLost, isConnectionLoss, sideByAddress, sideOf, toCause } from '../pg/connect.js';
 import { findSlots, findSubscription, publicationExists } from '../pg/queries/replication.js';
 import { subscriptionErrors } from '../pg/queries/subscription-errors.js';
-import { syncSequences } from '../copy/copy-engine.js';
+import { copyDatabase, syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
 import { replicationName } from './replication/names.js';
 import { superuserRights, type ReplicationRights } from './replication/replication-rights.js';
 import { waitForCatchUp } from './replication/catch-up.js';
 import { checkReplicationHealth } from './replication/health.js';
-import { waitUntilSyncing } from './replication/sync-wait.js';
+import { createSlotWithSnapshot, type SlotSnapshot } from './replication/slot-snapshot.js';
+import { copiedBeforeSubscribing } from './replication/copied-before-subscribing.js';
+import { compareWithSnapshot } from './replication/snapshot-counts.js';
+import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
 import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
 
 /** How long a status read may watch a replication that reported errors to see whether it still makes progress. */
@@ -40,27 +48,20 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError> {
     const name = replicationName(job.dbname);
-    const subscribe =
-      start.kind === 'fresh'
-        ? start.schema
-            .applyPreData()
-            .andThen(() => start.schema.applyPostData())
-            .andThen(() => this.#step(job, 'Creating the publication and subscription', () => this.#subscribe(job, name)))
-        : this.#step(job, 'Resuming', async () => undefined);
-    return subscribe
-      .andThen(() =>
-        this.#step(job, 'Waiting for the initial copy', async () => {
-          const tables = await waitUntilSyncing(job, name);
-          await refreshMaterializedViews(job.source.sql, job.target.sql);
-          const subscription = await findSubscription(job.target.sql, name);
-          const counted = subscription ? await subscriptionErrors(job.target.sql, subscription.oid) : { apply: 0, sync: 0 };
-          return { tables, errors: counted.apply + counted.sync };
-        }),
-      )
-      .map(({ tables, errors }) => {
-        job.emit({ type: 'replication:state', dbname: job.dbname, state: 'syncing', tablesReady: tables, tablesTotal: tables });
-        return { state: 'syncing' as const, applyErrorsBaseline: errors };
-      });
+    if (start.kind === 'resume') {
+      // Only a subscription whose tables the server copied itself needs its rows counted; ours checked them before it existed.
+      return this.#step(job, 'Resuming', () => copiedBeforeSubscribing(job.target.sql, name)).andThen((rowsVerified) =>
+        this.#awaitSyncing(job, name, { rowsVerified }),
+      );
+    }
+    const { schema } = start;
+    return schema
+      .applyPreData()
+      .andThen(() => this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, name)))
+      .andThen((held) => this.#copyUnder(job, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
+      .andThen(() => schema.applyPostData())
+      .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, name)))
+      .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }));
   }
 
   inspect(job: DatabaseJob, applyErrorsBaseline: number): ResultAsync<Inspection, MigrationError> {
@@ -104,18 +105,80 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     });
   }
 
-  async #subscribe(job: DatabaseJob, name: string): Promise<void> {
+  /**
+   * Creates the publication, then the slot with its snapshot: pgoutput looks
+   * the publication up as of each change it decodes, so it must predate the slot.
+   */
+  async #publishWithSnapshot(job: DatabaseJob, name: string): Promise<SlotSnapshot> {
     job.emit({ type: 'replication:state', dbname: job.dbname, state: 'publishing', tablesReady: 0, tablesTotal: 0 });
     if (!(await publicationExists(job.source.sql, name))) await this.#rights.createPublication(job.source.sql, name);
-    // A slot left by a run that died before its subscription existed would block the name.
+    // A slot left by a run that died before its subscription existed would block the name; its position is worthless without its snapshot.
     await this.#dropSlots(job, name, null);
+    const [row] = await job.source.sql<{ version: string }[]>`select current_setting('server_version_num') as version`;
+    return createSlotWithSnapshot(job.sourceConfig, job.dbname, name, Number(row?.version));
+  }
+
+  /**
+   * Copies the data under the slot's snapshot and proves every row arrived
+   * while the snapshot still stands; releases the snapshot when that fails.
+   */
+  #copyUnder(job: DatabaseJob, held: SlotSnapshot): ResultAsync<void, MigrationError> {
+    // A reader that came after the snapshot's connection closed fails for that reason, whatever it says.
+    const failIfLost = (error: MigrationError): ResultAsync<never, MigrationError> =>
+      held.lost() ? this.#step(job, "Copying the data under the slot's snapshot", () => Promise.reject(held.lostError())) : errAsync(error);
+    const emit: Emit = (event) => {
+      job.emit(event);
+      if (event.type === 'copy:start' || event.type === 'table:copied') {
+        const [tablesReady, tablesTotal] = event.type === 'copy:start' ? [0, event.tables] : [event.tablesDone, event.tablesTotal];
+        job.emit({ type: 'replication:state', dbname: job.dbname, state: 'copying', tablesReady, tablesTotal });
+      }
+    };
+    return copyDatabase({
+      dbname: job.dbname,
+      source: job.source,
+      target: job.target,
+      sourceConfig: job.sourceConfig,
+      jobs: job.jobs,
+      redactor: job.redactor,
+      emit,
+      snapshot: held.snapshotId,
+    })
+      .orElse(failIfLost)
+      .andThen(() =>
+        this.#step(job, 'Checking the copied rows', async () => {
+          if (held.lost()) throw held.lostError();
+          const { tables, differing } = await compareWithSnapshot(job.source.sql, job.target.sql, held.snapshotId);
+          if (held.lost()) throw held.lostError();
+          if (differing.length > 0) {
+            throw new Error(`the destination's row counts differ from the source's snapshot for ${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ', …' : ''}`);
+          }
+          job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: tables, tablesTotal: tables });
+        }),
+      )
+      .orElse((error) => ResultAsync.fromSafePromise(held.release()).andThen(() => errAsync(error)));
+  }
+
+  /** Subscribes on the slot the data was copied from: no slot of its own, no copy of its own. */
+  async #subscribe(job: DatabaseJob, name: string): Promise<void> {
     await this.#rights.createSubscription(job.target.sql, {
       name,
       conninfo: subscriptionConninfo(job.sourceConfig, job.dbname),
       publication: name,
       slot: name,
+      existingSlot: true,
     });
     job.emit({ type: 'replication:state', dbname: job.dbname, state: 'subscribed', tablesReady: 0, tablesTotal: 0 });
+  }
+
+  #awaitSyncing(job: DatabaseJob, name: string, options: SyncWaitOptions): ResultAsync<Reached, MigrationError> {
+    return this.#step(job, 'Waiting for the replication to sync', async () => {
+      const tables = await waitUntilSyncing(job, name, options);
+      await refreshMaterializedViews(job.source.sql, job.target.sql);
+      const subscription = await findSubscription(job.target.sql, name);
+      const counted = subscription ? await subscriptionErrors(job.target.sql, subscription.oid) : { apply: 0, sync: 0 };
+      job.emit({ type: 'replication:state', dbname: job.dbname, state: 'syncing', tablesReady: tables, tablesTotal: tables });
+      return { state: 'syncing' as const, applyErrorsBaseline: counted.apply + counted.sync };
+    });
   }
 
   /** Drops our slot (and the subscription's table-sync slots), waiting for their walsenders to go. */
@@ -142,7 +205,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     return ResultAsync.fromPromise(run(), (error) => {
       const cause = toCause(error, job.redactor);
       if (isConnectionLoss(error)) {
-        return connectionLost(`${what} for "${job.dbname}"`, cause, { side: sideByAddress(error, job.sourceConfig), database: job.dbname });
+        return connectionLost(`${what} for "${job.dbname}"`, cause, { side: sideOf(error) ?? sideByAddress(error, job.sourceConfig), database: job.dbname });
       }
       return migrationError('replication', `${what} for "${job.dbname}" failed: ${cause.message}`, {
         database: job.dbname,

@@ -16,6 +16,11 @@ export interface SubscriptionSpec {
   readonly conninfo: string;
   readonly publication: string;
   readonly slot: string;
+  /**
+   * The slot exists already, and the rows up to its start were copied from
+   * its snapshot: the subscription creates no slot and copies nothing.
+   */
+  readonly existingSlot?: boolean;
 }
 
 export interface ReplicationRights {
@@ -46,7 +51,7 @@ export const superuserRights: ReplicationRights = {
       await session.unsafe(
         `create subscription ${quoteIdent(spec.name)} connection ${quoteLiteral(spec.conninfo)} ` +
           `publication ${quoteIdent(spec.publication)} ` +
-          `with (slot_name = ${quoteLiteral(spec.slot)}, create_slot = true, copy_data = true, enabled = true)`,
+          `with (slot_name = ${quoteLiteral(spec.slot)}, ${spec.existingSlot ? 'create_slot = false, copy_data = false' : 'create_slot = true, copy_data = true'}, enabled = true)`,
       );
     } finally {
       await session`reset log_min_error_statement`.catch(() => undefined);

@@ -25,8 +25,10 @@ import { qualified, quoteIdent } from '../../pg/identifiers.js';
 import { findSubscription, publishedTables, subscriptionTableStates } from '../../pg/queries/replication.js';
 import { slotProgress } from '../../pg/queries/slot-progress.js';
 import { subscriptionErrors } from '../../pg/queries/subscription-errors.js';
+import { walInsertPosition } from '../../pg/queries/wal-insert-position.js';
 import type { DatabaseJob } from '../strategy.js';
 import { checkReplicationHealth, type ReplicationProblem } from './health.js';
+import { lsnReached } from './lsn.js';
 
 export class SyncTimeout extends Error {}
 export class SubscriptionGone extends Error {}
@@ -48,14 +50,33 @@ const SYNC_FAILURES = 4;
 /** How long the health check may watch for the destination catching up despite the errors. */
 const PROBE_MS = 3_000;
 
-/** Resolves with the number of published tables once they are all ready and level. */
-export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<number> {
+export interface SyncWaitOptions {
+  /**
+   * The rows were proven there before the subscription existed (see
+   * snapshot-counts.ts): the wait then only needs the destination to apply
+   * what the source wrote meanwhile, and counts nothing.
+   */
+  readonly rowsVerified?: boolean;
+}
+
+/**
+ * Resolves with the number of published tables once they are all ready, an
+ * apply worker streams from the slot, and the destination has applied what
+ * the source had written by then; unless
+ * `rowsVerified`, row counts must then be equal too. Counts are compared
+ * right after such a catch-up, so a table that changed only before it
+ * compares level; one that never stops changing may never do.
+ */
+export async function waitUntilSyncing(job: DatabaseJob, name: string, options: SyncWaitOptions = {}): Promise<number> {
   const deadline = Date.now() + job.syncTimeoutMs;
   const tables = await publishedTables(job.source.sql, name);
-  let lastReady = -1;
+  let lastReady = options.rowsVerified ? tables.length : -1;
   let lastErrors = 0;
-  let verifying = false;
+  let verifying = options.rowsVerified === true;
   let unequal = new Set(tables.map((t) => qualified(t.schema, t.name)));
+  /** The source position the destination must apply before the next count. */
+  let goal: string | undefined;
+  let counted = false;
   let applyMark: { lsn: string | null; errors: number } | undefined;
   let syncMark: { states: string; errors: number } | undefined;
   for (;;) {
@@ -79,7 +100,10 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<
         hint: "The destination server's log says which statement fails (often a constraint or a missing column).",
       });
     }
-    const lsn = (await slotProgress(job.source.sql, name))?.confirmedFlushLsn ?? null;
+    const slot = await slotProgress(job.source.sql, name);
+    const lsn = slot?.confirmedFlushLsn ?? null;
+    // A slot no walsender streams from stands still: on an idle source it looks caught up though nothing is applied.
+    const streaming = slot !== undefined && slot.activePid !== null;
     if (!applyMark || lsn !== applyMark.lsn) applyMark = { lsn, errors: errors.apply };
     if (errors.apply - applyMark.errors >= APPLY_FAILURES) {
       const health = await checkReplicationHealth(job.source.sql, job.target.sql, name, {
@@ -101,13 +125,24 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string): Promise<
         verifying = true;
         job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: ready, tablesTotal: tables.length });
       }
-      unequal = await tablesWithDifferentCounts(job.source.sql, job.target.sql, [...unequal]);
-      if (unequal.size === 0) return tables.length;
+      goal ??= await walInsertPosition(job.source.sql);
+      if (streaming && lsn !== null && lsnReached(lsn, goal)) {
+        if (options.rowsVerified) return tables.length;
+        unequal = await tablesWithDifferentCounts(job.source.sql, job.target.sql, [...unequal]);
+        counted = true;
+        if (unequal.size === 0) return tables.length;
+        goal = undefined;
+      }
     }
     if (Date.now() > deadline) {
+      const behind = !streaming
+        ? ', no apply worker streams from the slot'
+        : goal !== undefined
+          ? `, the destination applied up to ${lsn ?? 'nothing'} of the source's ${goal}`
+          : '';
+      const differ = counted && unequal.size > 0 ? `, row counts differ for ${[...unequal].slice(0, 5).join(', ')}` : '';
       throw new SyncTimeout(
-        `"${job.dbname}" did not reach syncing within ${Math.round(job.syncTimeoutMs / 1000)} s ` +
-          `(${ready}/${tables.length} tables ready${unequal.size > 0 && verifying ? `, row counts differ for ${[...unequal].slice(0, 5).join(', ')}` : ''})`,
+        `"${job.dbname}" did not reach syncing within ${Math.round(job.syncTimeoutMs / 1000)} s (${ready}/${tables.length} tables ready${behind}${differ})`,
       );
     }
     await sleep(job.pollIntervalMs);
