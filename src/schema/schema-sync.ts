@@ -36,11 +36,9 @@ export interface RoleSyncResult extends Omit<RoleSyncPlan, 'statements'> {
   readonly missing: readonly string[];
 }
 
-/** One database's schema, dumped once and restored in two sections. */
+/** One database's schema, dumped once: pre-data restored whole, post-data as steps run around the data. */
 export interface DatabaseSchema {
   applyPreData(): ResultAsync<void, MigrationError>;
-  /** The whole post-data section at once, after all the data. */
-  applyPostData(): ResultAsync<void, MigrationError>;
   /**
    * The post-data section as steps, so each table's indexes can be built as
    * soon as its rows are in (see {@link PostDataPlan}). Read once from the dump.
@@ -141,21 +139,20 @@ export class SchemaSync {
     const sourceTool = { config: source, side: 'source' as const, database: dbname };
     const targetTool = { config: target, side: 'target' as const, database: dbname };
     return dumpSchema(tools, sourceTool, redactor).map((dump: SchemaDump): DatabaseSchema => {
-      const apply = (section: 'pre-data' | 'post-data'): ResultAsync<void, MigrationError> =>
-        restoreSection(tools, dump, targetTool, { section, noOwner, jobs }, redactor)
+      const applyPreData = (): ResultAsync<void, MigrationError> =>
+        restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs }, redactor)
           .mapErr((error) =>
-            migrationError('schema', `Restoring the ${section} schema of "${dbname}" failed: ${error.message}`, {
+            migrationError('schema', `Restoring the pre-data schema of "${dbname}" failed: ${error.message}`, {
               side: 'target',
               database: dbname,
               ...(error.cause ? { cause: error.cause } : {}),
               hint: 'A schema statement failed on the destination; fix its cause (often a missing extension or role) and run again.',
             }),
           )
-          .map(() => emit({ type: 'schema', step: section, dbname, detail: 'applied' }));
+          .map(() => emit({ type: 'schema', step: 'pre-data', dbname, detail: 'applied' }));
       let plan: ResultAsync<PostDataPlan, MigrationError> | undefined;
       return {
-        applyPreData: () => apply('pre-data'),
-        applyPostData: () => apply('post-data'),
+        applyPreData,
         planPostData: () => {
           // A failed plan is not kept: asking again reads the dump again.
           plan ??= planPostData(tools, dump, redactor).mapErr((error) => {

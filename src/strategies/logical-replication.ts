@@ -7,8 +7,8 @@
  * replication connection that exports its snapshot; the copy reads under
  * that snapshot, and the subscription then streams from that slot with
  * `copy_data = false`, starting where the snapshot ends. Indexes and
- * constraints (post-data) are built once over the loaded tables, before the
- * subscription: nothing is applied until it exists, and the subscriber needs
+ * constraints (post-data) are built over each loaded table as its rows
+ * arrive, the rest after the last, all before the subscription: nothing is applied until it exists, and the subscriber needs
  * each table's primary key (or replica identity index) to apply an UPDATE
  * or DELETE. Foreign keys and triggers do not get in the way: replication
  * workers run with `session_replication_role = replica`.
@@ -22,7 +22,7 @@ import type { Emit } from '../events.js';
 import { connectionLost, isConnectionLoss, sideByAddress, sideOf, toCause } from '../pg/connect.js';
 import { findSlots, findSubscription, publicationExists } from '../pg/queries/replication.js';
 import { subscriptionErrors } from '../pg/queries/subscription-errors.js';
-import { copyDatabase, syncSequences } from '../copy/copy-engine.js';
+import { syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
 import { replicationName } from './replication/names.js';
@@ -33,6 +33,8 @@ import { createSlotWithSnapshot, type SlotSnapshot } from './replication/slot-sn
 import { copiedBeforeSubscribing } from './replication/copied-before-subscribing.js';
 import { compareWithSnapshot } from './replication/snapshot-counts.js';
 import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
+import type { DatabaseSchema } from '../schema/schema-sync.js';
+import { copyDataAndIndexes } from './data-and-indexes.js';
 import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
 
 /** How long a status read may watch a replication that reported errors to see whether it still makes progress. */
@@ -58,8 +60,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     return schema
       .applyPreData()
       .andThen(() => this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, name)))
-      .andThen((held) => this.#copyUnder(job, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
-      .andThen(() => schema.applyPostData())
+      .andThen((held) => this.#copyUnder(job, schema, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
       .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, name)))
       .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }));
   }
@@ -119,10 +120,11 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   }
 
   /**
-   * Copies the data under the slot's snapshot and proves every row arrived
-   * while the snapshot still stands; releases the snapshot when that fails.
+   * Copies the data under the slot's snapshot, each table indexed as its rows
+   * arrive, and proves every row arrived while the snapshot still stands;
+   * releases the snapshot when that fails.
    */
-  #copyUnder(job: DatabaseJob, held: SlotSnapshot): ResultAsync<void, MigrationError> {
+  #copyUnder(job: DatabaseJob, schema: DatabaseSchema, held: SlotSnapshot): ResultAsync<void, MigrationError> {
     // A reader that came after the snapshot's connection closed fails for that reason, whatever it says.
     const failIfLost = (error: MigrationError): ResultAsync<never, MigrationError> =>
       held.lost() ? this.#step(job, "Copying the data under the slot's snapshot", () => Promise.reject(held.lostError())) : errAsync(error);
@@ -133,16 +135,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         job.emit({ type: 'replication:state', dbname: job.dbname, state: 'copying', tablesReady, tablesTotal });
       }
     };
-    return copyDatabase({
-      dbname: job.dbname,
-      source: job.source,
-      target: job.target,
-      sourceConfig: job.sourceConfig,
-      jobs: job.jobs,
-      redactor: job.redactor,
-      emit,
-      snapshot: held.snapshotId,
-    })
+    return copyDataAndIndexes({ ...job, emit }, schema, { snapshot: held.snapshotId })
       .orElse(failIfLost)
       .andThen(() =>
         this.#step(job, 'Checking the copied rows', async () => {
