@@ -7,22 +7,10 @@ import { openConnection, type Connection } from '../src/pg/connect.js';
 import { createPool } from '../src/pg/pool.js';
 import { Redactor } from '../src/redact.js';
 import { startClusters, type Cluster } from './support/cluster.js';
-import { fingerprint } from './support/compare.js';
+import { fingerprint, within } from './support/compare.js';
 
 const APP = 'datalakehouse-db-migrate';
 
-/** Resolves with `promise`, or fails once `ms` passed: a hang is a defect too. */
-async function within<T>(ms: number, what: string, promise: PromiseLike<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('the copy engine', () => {
   let source: Cluster;

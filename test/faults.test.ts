@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, type MigrationError, type MigrationStatus } from '../src/index.js';
 import type { Result } from 'neverthrow';
 import { startClusters, type Cluster } from './support/cluster.js';
-import { eventually, fingerprint } from './support/compare.js';
+import { watchCrashes, type CrashWatch } from './support/crashes.js';
+import { eventually, fingerprint, within } from './support/compare.js';
 
 /**
  * Faults injected while data moves: a server stopped or restarted, the
@@ -13,23 +14,7 @@ import { eventually, fingerprint } from './support/compare.js';
 const APP = 'datalakehouse-db-migrate';
 const BOUND_MS = 60_000;
 
-const crashes: unknown[] = [];
-const recordCrash = (error: unknown): void => {
-  crashes.push(error);
-};
 
-/** Resolves with `promise`, or fails the test once `ms` passed: a hang is a defect too. */
-async function within<T>(ms: number, what: string, promise: PromiseLike<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Waits until one of the library's backends on `cluster` runs a statement matching `pattern`. */
 async function untilRunning(cluster: Cluster, pattern: string): Promise<void> {
@@ -62,6 +47,7 @@ function outcome(result: Result<MigrationStatus, MigrationError>, dbname: string
 const LOST_CONNECTION = /closed the connection/i;
 
 describe('faults while data moves', () => {
+  let crashes: CrashWatch;
   let source: Cluster;
   let target: Cluster;
   const migrator = (dbname: string, method: 'dump' | 'replication'): Migrator =>
@@ -99,8 +85,7 @@ describe('faults while data moves', () => {
   }
 
   beforeAll(async () => {
-    process.on('uncaughtException', recordCrash);
-    process.on('unhandledRejection', recordCrash);
+    crashes = watchCrashes();
     [source, target] = (await startClusters([{ major: 15 }, { major: 15 }])) as [Cluster, Cluster];
     await source.exec('create database steady');
     await source.exec('create table items (id int primary key, note text); insert into items select g, md5(g::text) from generate_series(1, 1000) g', 'steady');
@@ -121,13 +106,11 @@ describe('faults while data moves', () => {
   afterEach(async () => {
     // A test that failed half-way must not leave a server down for the next one.
     await Promise.all([source.startServer().catch(() => undefined), target.startServer().catch(() => undefined)]);
-    const seen = crashes.splice(0).map((c) => (c instanceof Error ? c.stack : String(c)));
-    expect(seen).toEqual([]);
+    expect(crashes.take()).toEqual([]);
   });
 
   afterAll(async () => {
-    process.off('uncaughtException', recordCrash);
-    process.off('unhandledRejection', recordCrash);
+    crashes?.stop();
     await Promise.all([source?.stop(), target?.stop()]);
   });
 

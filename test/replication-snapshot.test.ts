@@ -6,6 +6,7 @@ import { Migrator, replicationName, type MigrationEvent } from '../src/index.js'
 import { createSlotCommand } from '../src/strategies/replication/slot-snapshot.js';
 import { compareWithSnapshot } from '../src/strategies/replication/snapshot-counts.js';
 import { startClusters, type Cluster } from './support/cluster.js';
+import { watchCrashes, type CrashWatch } from './support/crashes.js';
 import { eventually, fingerprint } from './support/compare.js';
 import { recordEvents } from './support/events.js';
 
@@ -18,10 +19,6 @@ import { recordEvents } from './support/events.js';
 const APP = 'datalakehouse-db-migrate';
 const ROWS = 30_000;
 
-const crashes: unknown[] = [];
-const recordCrash = (error: unknown): void => {
-  crashes.push(error);
-};
 
 /** Inserts, updates and deletes on every table of `live`, in small transactions, until stopped. */
 function startWriters(sql: Sql, writers: number): { stop: () => Promise<number>; committed: () => number } {
@@ -59,6 +56,7 @@ async function totals(sql: Sql): Promise<unknown> {
 }
 
 describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
+  let crashes: CrashWatch;
   let source: Cluster;
   let target: Cluster;
   const options = (dbname: string, extra: Partial<ConstructorParameters<typeof Migrator>[0]> = {}): ConstructorParameters<typeof Migrator>[0] => ({
@@ -115,19 +113,16 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
   }
 
   beforeAll(async () => {
-    process.on('uncaughtException', recordCrash);
-    process.on('unhandledRejection', recordCrash);
+    crashes = watchCrashes();
     [source, target] = (await startClusters([{ major: 13 }, { major: 15 }])) as [Cluster, Cluster];
   });
 
   afterEach(() => {
-    const seen = crashes.splice(0).map((c) => (c instanceof Error ? c.stack : String(c)));
-    expect(seen).toEqual([]);
+    expect(crashes.take()).toEqual([]);
   });
 
   afterAll(async () => {
-    process.off('uncaughtException', recordCrash);
-    process.off('unhandledRejection', recordCrash);
+    crashes?.stop();
     await Promise.all([source?.stop(), target?.stop()]);
   });
 

@@ -9,6 +9,7 @@
  * are tracked along the script and each item carries all of them, which lets
  * it run alone on any connection.
  */
+import { closingQuote } from './sql-statements.js';
 
 /** One archive item as pg_restore would restore it. */
 export interface ScriptItem {
@@ -181,28 +182,6 @@ function tokenize(script: string): Token[] {
     throw new Error(`pg_restore's script ends inside a statement: ${script.slice(start, start + 80)}`);
   }
   return tokens;
-}
-
-/** Index just past the quote that closes the one at `start` (doubled quotes are escapes). */
-function closingQuote(script: string, start: number, quote: string): number {
-  const escapes = quote === "'" && /[eE]$/.test(script.slice(Math.max(0, start - 1), start));
-  let i = start + 1;
-  while (i < script.length) {
-    const ch = script[i];
-    if (escapes && ch === '\\') {
-      i += 2;
-      continue;
-    }
-    if (ch === quote) {
-      if (script[i + 1] === quote) {
-        i += 2;
-        continue;
-      }
-      return i + 1;
-    }
-    i += 1;
-  }
-  return script.length;
 }
 
 /** `text` with the insides of string literals and quoted identifiers blanked, to look for keywords safely. */

@@ -62,9 +62,9 @@ export function splitStatements(script: string): string[] {
   return statements;
 }
 
-/** Index just past the quote that closes the one at `start` (doubled quotes are escapes). */
-function closingQuote(script: string, start: number, quote: string): number {
-  const escapes = quote === "'" && /[eE]$/.test(script.slice(0, start));
+/** Index just past the quote that closes the one at `start` (doubled quotes are escapes; in `E'…'`, backslashes too). */
+export function closingQuote(script: string, start: number, quote: string): number {
+  const escapes = quote === "'" && /[eE]$/.test(script.slice(Math.max(0, start - 1), start));
   let i = start + 1;
   while (i < script.length) {
     const ch = script[i];

@@ -46,3 +46,16 @@ export async function eventually(what: string, probe: () => Promise<boolean>, ti
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** Resolves with `promise`, or fails once `ms` passed: a hang is a defect too. */
+export async function within<T>(ms: number, what: string, promise: PromiseLike<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
