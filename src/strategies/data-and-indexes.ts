@@ -2,19 +2,26 @@
  * A database's rows and its post-data schema, moved together, as both
  * strategies need them: each table's indexes and constraints are built as
  * soon as its rows are in — by the copy worker that copied it, within the
- * run's `jobs` slots, while other tables still stream — then foreign keys,
- * triggers and the rest once every table is in, and last `ANALYZE`, so the
- * destination's planner knows the new tables. The result is the schema
+ * run's `jobs` slots, while other tables still stream, and analyzes it
+ * there, so the destination's planner knows it. A foreign key is added as
+ * soon as both its tables are in and indexed (validating it is a scan of the
+ * referencing table, best done while other tables still copy); triggers,
+ * policies and the rest once every table is in, and last the partitioned
+ * parents are analyzed, over their partitions. The result is the schema
  * `pg_restore --section=post-data` would have built after all the data, in a
  * fraction of the time it leaves after the last row.
  *
  * @module
  */
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { copyDatabase, type CopySummary } from '../copy/copy-engine.js';
 import type { MigrationError } from '../errors.js';
+import type { Sql } from 'postgres';
 import { query } from '../pg/connect.js';
+import { qualified } from '../pg/identifiers.js';
+import type { PostDataPlan, PostDataStep } from '../schema/post-data-plan.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
+import { Budget } from '../util/budget.js';
 import type { DatabaseJob } from './strategy.js';
 
 export interface DataCopyOptions {
@@ -30,6 +37,7 @@ export function copyDataAndIndexes(
   const key = (schemaName: string, table: string): string => JSON.stringify([schemaName, table]);
   return schema.planPostData().andThen((plan) => {
     const indexed = new Set<string>();
+    const early = new EarlyForeignKeys(plan);
     // The engine reports a failure of its hook as a copy failure; the step's own error says more.
     let stepFailure: MigrationError | undefined;
     const copied = schema
@@ -47,7 +55,14 @@ export function copyDataAndIndexes(
           ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
           onTableCopied: async (table) => {
             indexed.add(key(table.schema, table.name));
-            const built = await schema.runPostData(job.target, plan.forTable(table.schema, table.name), { jobs: 1 });
+            const steps = plan.forTable(table.schema, table.name);
+            const built = await schema
+              .runPostData(job.target, steps, { jobs: 1 })
+              .andThen(() => analyze(job, [table]))
+              .andThen(() => {
+                const due = early.afterTable(table, steps);
+                return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1 })).map(() => early.finished(due));
+              });
             if (built.isErr()) {
               stepFailure ??= built.error;
               throw new Error(built.error.message);
@@ -60,12 +75,82 @@ export function copyDataAndIndexes(
       const leftover = plan.tables.filter((t) => !indexed.has(key(t.schema, t.name))).flatMap((t) => plan.forTable(t.schema, t.name));
       return schema
         .runPostData(job.target, leftover, { jobs: job.jobs })
-        .andThen(() => schema.runPostData(job.target, plan.rest, { jobs: job.jobs }))
-        .andThen(() => query(job.target, job.redactor, 'schema', `Analyzing "${job.dbname}"`, (sql) => sql`analyze`))
+        .andThen(() => schema.runPostData(job.target, early.remaining(), { jobs: job.jobs }))
+        // Each copied table was analyzed by its worker; a partitioned parent's statistics come from its partitions, now all in.
+        .andThen(() => query(job.target, job.redactor, 'schema', `Listing the partitioned tables of "${job.dbname}"`, partitionedTables))
+        .andThen((parents) => analyze(job, parents))
         .andThen(() => {
           job.emit({ type: 'schema', step: 'post-data', dbname: job.dbname, detail: 'applied, each table indexed as its rows arrived' });
           return okAsync(summary);
         });
     });
   });
+}
+
+/** Collects planner statistics for these tables on the destination. */
+function analyze(job: DatabaseJob, tables: readonly { schema: string; name: string }[]): ResultAsync<void, MigrationError> {
+  if (tables.length === 0) return okAsync(undefined);
+  return query(job.target, job.redactor, 'schema', `Analyzing ${tables.length === 1 ? qualified(tables[0]!.schema, tables[0]!.name) : `the partitioned tables of "${job.dbname}"`}`, async (sql) => {
+    await sql.unsafe(`analyze ${tables.map((t) => qualified(t.schema, t.name)).join(', ')}`);
+  });
+}
+
+async function partitionedTables(sql: Sql): Promise<{ schema: string; name: string }[]> {
+  return sql<{ schema: string; name: string }[]>`
+    select n.nspname as schema, c.relname as name
+    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where c.relkind = 'p'`;
+}
+
+/**
+ * The foreign keys that can be added before the last table is in: those of a
+ * copied table whose every post-data dependency (the referenced key's
+ * constraint or index, built with the referenced table's rows) has run. One
+ * that depends on anything else — a partitioned table's key, a step of the
+ * rest — waits for the rest, as pg_restore would have it.
+ */
+class EarlyForeignKeys {
+  readonly #plan: PostDataPlan;
+  readonly #planned: ReadonlySet<number>;
+  readonly #done = new Set<number>();
+  readonly #taken = new Set<number>();
+  readonly #copied = new Set<string>();
+  /** Two foreign keys between the same two tables, added at once from both ends, could deadlock. */
+  readonly #serial = new Budget(1);
+
+  constructor(plan: PostDataPlan) {
+    this.#plan = plan;
+    this.#planned = new Set(plan.steps.map((step) => step.id));
+  }
+
+  /** Records a table's rows and steps as in; returns the foreign keys that may be added now, taking them. */
+  afterTable(table: { schema: string; name: string }, steps: readonly PostDataStep[]): PostDataStep[] {
+    this.#copied.add(JSON.stringify([table.schema, table.name]));
+    for (const step of steps) this.#done.add(step.id);
+    const due = this.#plan.rest.filter(
+      (step) =>
+        step.type === 'FK CONSTRAINT' &&
+        !this.#taken.has(step.id) &&
+        step.table !== null &&
+        this.#copied.has(JSON.stringify([step.table.schema, step.table.name])) &&
+        step.dependsOn.every((id) => !this.#planned.has(id) || this.#done.has(id)) &&
+        // Its referenced table is in only if some step of it has run: the key it references.
+        step.dependsOn.some((id) => this.#done.has(id)),
+    );
+    for (const step of due) this.#taken.add(step.id);
+    return due;
+  }
+
+  oneAtATime<T, E>(add: () => ResultAsync<T, E>): ResultAsync<T, E> {
+    return new ResultAsync(this.#serial.run(() => Promise.resolve(add())));
+  }
+
+  finished(steps: readonly PostDataStep[]): void {
+    for (const step of steps) this.#done.add(step.id);
+  }
+
+  /** The rest of post-data, without the foreign keys already added. */
+  remaining(): PostDataStep[] {
+    return this.#plan.rest.filter((step) => !this.#taken.has(step.id));
+  }
 }
