@@ -26,15 +26,21 @@ describe('state bound to identity', () => {
     await Promise.all([source?.stop(), otherSource?.stop(), target?.stop()]);
   });
 
-  const run = async (options: Partial<ConstructorParameters<typeof Migrator>[0]>) => {
+  const run = async (options: Partial<ConstructorParameters<typeof Migrator>[0]>, prepare?: (migrator: Migrator) => void) => {
     const migrator = new Migrator({ source: source.uri(), target: target.uri(), pollIntervalMs: 100, ...options });
+    prepare?.(migrator);
     const result = await migrator.migrate();
     await migrator.close();
     return result;
   };
 
   it('never drops a database that someone recreated under a name this migration once created', async () => {
-    const failedRun = (await run({ databases: ['tw015'], method: 'replication', syncTimeoutMs: 1 }))._unsafeUnwrap();
+    // A change made during the copy streams only once the subscription runs: longer than the timeout.
+    const failedRun = (
+      await run({ databases: ['tw015'], method: 'replication', syncTimeoutMs: 1 }, (m) =>
+        m.on('copy:start', () => void source.exec('update orders set amount = amount + 1 where id = 1', 'tw015')),
+      )
+    )._unsafeUnwrap();
     expect(failedRun.databases).toContainEqual(expect.objectContaining({ dbname: 'tw015', status: 'failed' }));
 
     // A person replaces the database with their own.
