@@ -114,6 +114,26 @@ describe('faults while data moves', () => {
     await Promise.all([source?.stop(), target?.stop()]);
   });
 
+  /** Locks a destination table, in a transaction of the test's own, as soon as the migration's pre-data created it. */
+  function holdWhenCreated(m: Migrator, dbname: string, table: string): Promise<{ release(): Promise<void> }> {
+    return new Promise((resolve, reject) => {
+      m.on('schema', (event) => {
+        if (event.step !== 'pre-data' || event.dbname !== dbname) return;
+        void (async () => {
+          const session = await target.sql(dbname).reserve();
+          await session`begin`;
+          await session.unsafe(`lock table ${table} in access exclusive mode`);
+          resolve({
+            release: async () => {
+              await session`rollback`.catch(() => undefined);
+              session.release();
+            },
+          });
+        })().catch(reject);
+      });
+    });
+  }
+
   interface CopyFault {
     readonly fault: string;
     readonly side: 'source' | 'target';
@@ -129,9 +149,13 @@ describe('faults while data moves', () => {
   ])('ends the run with a connection error when $fault mid-copy, and a re-run finishes it', async ({ side, inject, recover }) => {
     await forget('bulk');
     const m = migrator('bulk', 'dump');
+    // The copy is faster than any probe: the destination's table is held locked from the moment it
+    // exists, so both COPYs stay under way (the reader held back by backpressure) until the fault.
+    const held = holdWhenCreated(m, 'bulk', 'big');
     const run = m.migrate();
     await untilRunning(side === 'source' ? source : target, side === 'source' ? 'copy%to stdout%' : 'copy%from stdin%');
     await inject();
+    await (await held).release();
     const result = await within(BOUND_MS, 'migrate() after the fault', Promise.resolve(run));
     await m.close();
     const seen = outcome(result, 'bulk');

@@ -272,10 +272,21 @@ async function copyItem(
   batchBytes: number,
   onBatch: () => void,
 ): Promise<number> {
-  const [out, into] = await Promise.all([
+  const [opening, closing] = await Promise.allSettled([
     copyOut(reader, readStatement(item)).catch(from('source')),
     copyIn(writer, writeStatement(item.table)).catch(from('target')),
   ]);
+  if (opening.status === 'rejected' || closing.status === 'rejected') {
+    // The side that did open is abandoned with its session: its outcome must not go unhandled.
+    for (const opened of [opening, closing]) {
+      if (opened.status === 'fulfilled') {
+        opened.value.done.catch(() => undefined);
+        opened.value.stream.destroy();
+      }
+    }
+    throw opening.status === 'rejected' ? opening.reason : (closing as PromiseRejectedResult).reason;
+  }
+  const [out, into] = [opening.value, closing.value];
   // The first stream to fail names the side that failed.
   out.stream.once('error', (error: unknown) => tagSide(error, 'source'));
   into.stream.once('error', (error: unknown) => tagSide(error, 'target'));

@@ -74,7 +74,7 @@ function hookOutcome(query: SettlingQuery): Promise<number> {
 export async function copyOut(session: Sql, statement: string): Promise<CopyStream<Readable>> {
   const query = session.unsafe(statement);
   const done = hookOutcome(query as unknown as SettlingQuery);
-  const stream = (await query.readable()) as Readable;
+  const stream = (await observedOnFailure(query.readable(), done)) as Readable;
   stream.once('end', () => (stream as unknown as { _read(size: number): void })._read(0));
   return { stream, done };
 }
@@ -83,8 +83,18 @@ export async function copyOut(session: Sql, statement: string): Promise<CopyStre
 export async function copyIn(session: Sql, statement: string): Promise<CopyStream<Writable>> {
   const query = session.unsafe(statement);
   const done = hookOutcome(query as unknown as SettlingQuery);
-  const stream = (await query.writable()) as Writable;
+  const stream = (await observedOnFailure(query.writable(), done)) as Writable;
   return { stream, done };
+}
+
+/** When the stream never opens, its query's outcome is the same failure: nobody will wait for it, so it must not go unhandled. */
+async function observedOnFailure<T>(opening: Promise<T>, done: Promise<unknown>): Promise<T> {
+  try {
+    return await opening;
+  } catch (error) {
+    done.catch(() => undefined);
+    throw error;
+  }
 }
 
 /** How many bytes the pump gathers before handing them to the destination: see copy-engine.ts for the measurement. */
