@@ -96,7 +96,7 @@ export interface PostDataPlan {
  * ### Examples
  * ```ts
  * const plan = await planPostData(tools, dump, redactor);
- * if (plan.isOk()) for (const step of plan.value.forTable('public', 'orders')) console.log(step.label);
+ * if (plan.isOk()) for (const step of plan.value.forTable('public', 'orders')) logger.info(step.label);
  * ```
  */
 export function planPostData(tools: PgTools, dump: SchemaDump, redactor: Redactor): ResultAsync<PostDataPlan, MigrationError> {
