@@ -173,17 +173,21 @@ export function formatReport(report: BenchReport): string {
       }),
     ),
     '',
-    'Peak RSS of the library\'s process (MB; at start in parentheses):',
+    'Peak RSS of the library\'s process (MB; at start in parentheses), and the CPU seconds that process spent to done/syncing:',
     '',
     table(
-      ['workload', 'us dump', 'us repl', 'us repl stop() s'],
+      ['workload', 'us dump', 'us repl', 'us dump CPU s', 'us repl CPU s', 'us repl stop() s'],
       workloads.map((w) => {
         const rss = (tool: ToolName): string => {
           const run = w.runs.find((r) => r.tool === tool);
           return run?.maxRssKb === undefined ? '–' : `${(run.maxRssKb / 1024).toFixed(0)} (${((run.baselineRssKb ?? 0) / 1024).toFixed(0)})`;
         };
         const stop = w.runs.find((r) => r.tool === 'us-replication')?.stopSeconds;
-        return [w.name, rss('us-dump'), rss('us-replication'), stop === undefined ? '–' : stop.toFixed(1)];
+        const cpu = (tool: ToolName): string => {
+          const seconds = w.runs.find((r) => r.tool === tool)?.cpuSeconds;
+          return seconds === undefined ? '–' : seconds.toFixed(1);
+        };
+        return [w.name, rss('us-dump'), rss('us-replication'), cpu('us-dump'), cpu('us-replication'), stop === undefined ? '–' : stop.toFixed(1)];
       }),
     ),
   );

@@ -21,7 +21,7 @@ export interface LibrarySpec {
 
 export type LibraryReport =
   | { readonly type: 'ready'; readonly rssKb: number }
-  | { readonly type: 'migrated'; readonly seconds: number; readonly status: string; readonly error: string | null; readonly maxRssKb: number }
+  | { readonly type: 'migrated'; readonly seconds: number; readonly status: string; readonly error: string | null; readonly maxRssKb: number; readonly cpuSeconds: number }
   | { readonly type: 'stopped'; readonly seconds: number; readonly error: string | null }
   | { readonly type: 'exit'; readonly maxRssKb: number };
 
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.env['BENCH_LIBRARY_SPEC'] ?? '{}') as LibrarySpec;
   report({ type: 'ready', rssKb: Math.round(process.memoryUsage().rss / 1024) });
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const migrator = new Migrator({ source: spec.source, target: spec.target, method: spec.method, jobs: spec.jobs, databases: [spec.database], syncTimeoutMs: spec.syncTimeoutMs });
   const migrated = await migrator.migrate();
   const seconds = elapsed(start);
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
     : database?.status === expected
       ? null
       : `database ${spec.database} is ${database?.status ?? 'absent'}${database?.error ? `: ${database.error}` : ''}`;
-  report({ type: 'migrated', seconds, status: database?.status ?? 'failed', error, maxRssKb: process.resourceUsage().maxRSS });
+  const cpu = process.cpuUsage(cpuStart);
+  report({ type: 'migrated', seconds, status: database?.status ?? 'failed', error, maxRssKb: process.resourceUsage().maxRSS, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
 
   if (spec.method === 'replication' && error === null) {
     // The bench checks the destination while it replicates, then asks for the stop.

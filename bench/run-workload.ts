@@ -21,6 +21,7 @@ export interface RunResult {
   readonly seconds?: number;
   readonly maxRssKb?: number;
   readonly baselineRssKb?: number;
+  readonly cpuSeconds?: number;
   readonly stopSeconds?: number;
   readonly problems: readonly string[];
   readonly error?: string;

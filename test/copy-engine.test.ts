@@ -73,6 +73,21 @@ describe('the copy engine', () => {
     expect(copied).toEqual(expect.arrayContaining([['empty', 0], ['hollow', 7], ['plain', 500]]));
   });
 
+  it('moves rows larger than a gathered chunk, and the small rows around them, byte for byte', async () => {
+    await database(
+      'gathered',
+      'create table mixed (id int primary key, payload text not null);',
+      // Every tenth row is 100 kB, larger than the 64 kB chunks the rows are gathered into; the rest are a few bytes.
+      `alter table mixed alter column payload set storage external;
+       insert into mixed select g, case when g % 10 = 0 then repeat(md5(g::text), 3200) else 'r' || g || E'\\t\\n\\\\' end from generate_series(1, 3000) g;`,
+    );
+    const { result, events } = await copy('gathered', { jobs: 1, tuning: { batchBytes: 64 * 1024 } });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(result._unsafeUnwrap()).toMatchObject({ tables: 1, rows: 3000 });
+    expect(await fingerprint(target.sql('gathered'))).toEqual(await fingerprint(source.sql('gathered')));
+    expect(events.filter((e) => e.type === 'copy:progress').at(-1)).toMatchObject({ fraction: 1, rowsDone: 3000 });
+  });
+
   it('splits a large table into ctid ranges, even ones left empty by deleted rows, and counts the table once when all are in', async () => {
     await database(
       'ranges',
@@ -165,7 +180,8 @@ describe('the copy engine', () => {
     const session = await pool.reserve();
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
-        const out = await copyOut(session, 'copy rows to stdout');
+        // Each row its own chunk, as postgres.js pushes them: the last row's push then meets a full stream.
+        const out = await copyOut(session, 'copy rows to stdout', { batchBytes: 1 });
         // A slow reader: every chunk the socket delivers waits, so pushes meet a full stream, the last one included.
         await new Promise((resolve) => setTimeout(resolve, 50));
         let rows = 0;

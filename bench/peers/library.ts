@@ -74,6 +74,7 @@ function libraryTool(method: 'dump' | 'replication'): Tool {
         seconds: migrated.seconds,
         // The peak up to `done`/`syncing`: the copy's, not stop()'s.
         maxRssKb: migrated.maxRssKb,
+        cpuSeconds: migrated.cpuSeconds,
         ...(ready.type === 'ready' ? { baselineRssKb: ready.rssKb } : {}),
         ...(stopSeconds !== undefined ? { stopSeconds } : {}),
       };

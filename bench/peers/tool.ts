@@ -30,6 +30,8 @@ export interface ToolRun {
   readonly maxRssKb?: number;
   /** The same process's resident memory before it started work. */
   readonly baselineRssKb?: number;
+  /** CPU seconds (user + system) the tool's own process spent to that point, when measured. */
+  readonly cpuSeconds?: number;
   /** How long tearing the replication down took (the library's `stop()`). */
   readonly stopSeconds?: number;
 }

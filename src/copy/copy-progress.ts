@@ -13,7 +13,7 @@
  */
 import type { CopyProgressEvent, CopyTableProgress, Emit } from '../events.js';
 import type { CopyItem, PlannedTable } from './copy-plan.js';
-import type { PumpMeter } from './copy-streams.js';
+import type { CopyMeter } from './copy-streams.js';
 
 /** At most this often a `copy:progress` event while data streams. */
 const INTERVAL_MS = 250;
@@ -22,7 +22,7 @@ interface TableState {
   readonly table: PlannedTable;
   readonly estimate: number;
   /** Pieces under way, each with its meter. */
-  readonly running: Set<PumpMeter>;
+  readonly running: Set<CopyMeter>;
   /** What finished pieces streamed and wrote. */
   bytes: number;
   rows: number;
@@ -80,7 +80,7 @@ export class CopyProgress {
     return this.#doneRows;
   }
 
-  started(item: CopyItem, meter: PumpMeter): void {
+  started(item: CopyItem, meter: CopyMeter): void {
     this.#state(item).running.add(meter);
   }
 
@@ -93,7 +93,7 @@ export class CopyProgress {
   }
 
   /** A piece committed with `rows` rows; true when it was its table's last. */
-  finished(item: CopyItem, meter: PumpMeter, rows: number): boolean {
+  finished(item: CopyItem, meter: CopyMeter, rows: number): boolean {
     const state = this.#state(item);
     state.running.delete(meter);
     state.bytes += meter.bytes;
@@ -168,7 +168,7 @@ export class CopyProgress {
     for (const meter of state.running) {
       bytes += meter.bytes;
       // One COPY message a row; binary COPY's trailer is one more, which this approximation ignores.
-      rows += meter.chunks;
+      rows += meter.rows;
     }
     return { bytes, rows };
   }

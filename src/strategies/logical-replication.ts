@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { backoff } from '../util/backoff.js';
 import { errAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
@@ -178,6 +178,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   async #dropSlots(job: DatabaseJob, name: string, syncPrefix: string | null): Promise<void> {
     const patience = Date.now() + 30_000;
     const deadline = patience + 30_000;
+    const pause = backoff(200);
     for (;;) {
       const slots = await findSlots(job.source.sql, [name], syncPrefix);
       if (slots.length === 0) return;
@@ -190,7 +191,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
           if (slot.activePid !== null) await job.source.sql`select pg_terminate_backend(${slot.activePid})`;
         }
       }
-      await sleep(200);
+      await pause();
     }
   }
 

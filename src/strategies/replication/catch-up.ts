@@ -33,7 +33,7 @@
  *
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { backoff } from '../../util/backoff.js';
 import type { Sql } from 'postgres';
 import { findSubscription } from '../../pg/queries/replication.js';
 import { slotProgress } from '../../pg/queries/slot-progress.js';
@@ -69,6 +69,7 @@ export async function waitForCatchUp(
 ): Promise<CatchUp> {
   const started = Date.now();
   const sourceLsn = await walInsertPosition(source);
+  const pause = backoff(options.pollMs, () => options.timeoutMs - (Date.now() - started));
   for (;;) {
     const slot = await slotProgress(source, name);
     const appliedLsn = slot?.confirmedFlushLsn ?? null;
@@ -79,6 +80,6 @@ export async function waitForCatchUp(
     if (!subscription?.enabled) return result(false);
     const remaining = options.timeoutMs - (Date.now() - started);
     if (remaining <= 0) return result(false);
-    await sleep(Math.min(options.pollMs, remaining));
+    await pause();
   }
 }

@@ -19,7 +19,6 @@
  *   table changed state fail the wait (one source restart costs each running
  *   sync worker one failure, no more).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from 'postgres';
 import { qualified, quoteIdent } from '../../pg/identifiers.js';
 import { findSubscription, publishedTables, subscriptionTableStates } from '../../pg/queries/replication.js';
@@ -29,6 +28,7 @@ import { walInsertPosition } from '../../pg/queries/wal-insert-position.js';
 import type { DatabaseJob } from '../strategy.js';
 import { checkReplicationHealth, type ReplicationProblem } from './health.js';
 import { lsnReached } from './lsn.js';
+import { backoff } from '../../util/backoff.js';
 
 export class SyncTimeout extends Error {}
 export class SubscriptionGone extends Error {}
@@ -78,6 +78,7 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string, options: 
   let goal: string | undefined;
   let counted = false;
   let applyMark: { lsn: string | null; errors: number } | undefined;
+  const pause = backoff(job.pollIntervalMs);
   let syncMark: { states: string; errors: number } | undefined;
   for (;;) {
     const subscription = await findSubscription(job.target.sql, name);
@@ -145,7 +146,7 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string, options: 
         `"${job.dbname}" did not reach syncing within ${Math.round(job.syncTimeoutMs / 1000)} s (${ready}/${tables.length} tables ready${behind}${differ})`,
       );
     }
-    await sleep(job.pollIntervalMs);
+    await pause();
   }
 }
 
