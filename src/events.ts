@@ -14,6 +14,7 @@
  */
 import type { CheckResult, DatabasePlan } from './preflight/report.js';
 import type { DatabaseMethod, DatabaseState } from './status.js';
+import type { SourcePath, TargetPath } from './strategies/replication/rights/paths.js';
 
 /** A preflight check ran. */
 export interface CheckEvent {
@@ -37,10 +38,14 @@ export interface DatabaseStartEvent {
   readonly resumed: boolean;
 }
 
-/** A schema step finished: `roles` once per run, the rest per database. */
+/**
+ * A schema step finished: `roles` once per run, the rest per database;
+ * `extension` when the migration installed `datalakehouse_extras` in a
+ * destination database to subscribe without superuser.
+ */
 export interface SchemaEvent {
   readonly type: 'schema';
-  readonly step: 'roles' | 'database' | 'pre-data' | 'post-data';
+  readonly step: 'roles' | 'database' | 'pre-data' | 'post-data' | 'extension';
   readonly dbname: string | null;
   /** What was applied, e.g. "12 roles created, 1 already present". */
   readonly detail: string;
@@ -125,6 +130,19 @@ export interface ReplicationStateEvent {
   readonly tablesTotal: number;
 }
 
+/**
+ * The rights a replicated database publishes and subscribes by, chosen each
+ * time the migration creates or removes its replication objects.
+ */
+export interface ReplicationRightsEvent {
+  readonly type: 'replication:rights';
+  readonly dbname: string;
+  readonly source: SourcePath;
+  readonly target: TargetPath;
+  /** Why these, e.g. "app owns every table of \"shop\" and publishes them by name". */
+  readonly detail: string;
+}
+
 /** stop() waits for a replicated destination to apply what its source had written when the stop began. */
 export interface CatchUpEvent {
   readonly type: 'catch-up';
@@ -167,6 +185,7 @@ export type MigrationEvent =
   | CopyProgressEvent
   | ObjectsCopiedEvent
   | ReplicationStateEvent
+  | ReplicationRightsEvent
   | CatchUpEvent
   | DatabaseDoneEvent
   | WarningEvent;
@@ -186,6 +205,7 @@ export interface MigratorEvents {
   'copy:progress': Listener<CopyProgressEvent>;
   'objects:copied': Listener<ObjectsCopiedEvent>;
   'replication:state': Listener<ReplicationStateEvent>;
+  'replication:rights': Listener<ReplicationRightsEvent>;
   'catch-up': Listener<CatchUpEvent>;
   'database:done': Listener<DatabaseDoneEvent>;
   warning: Listener<WarningEvent>;

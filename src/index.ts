@@ -29,3 +29,4 @@ export type { Redactor } from './redact.js';
 export type { DatabaseSchema } from './schema/schema-sync.js';
 export type { MigrationStrategy, DatabaseJob, MigrationStart, ReachedState } from './strategies/strategy.js';
 export { replicationName } from './strategies/replication/names.js';
+export type { ReplicationPaths, SourcePath, TargetPath } from './strategies/replication/rights/paths.js';

@@ -62,6 +62,14 @@ export interface MigratorOptions {
   readonly databases?: readonly string[];
   /** Never these databases. */
   readonly ignoreDatabases?: readonly string[];
+  /** Roles not copied to the destination (objects they own are restored owned by the destination user). */
+  readonly excludeRoles?: readonly string[];
+  /**
+   * Extensions the destination need not offer: not created there, and not a
+   * failing check when it lacks them (objects that depend on them then fail
+   * to restore, and are reported).
+   */
+  readonly excludeExtensions?: readonly string[];
   /** Directory holding pg_dump, pg_dumpall and pg_restore; by default the newest found on this machine. */
   readonly pgBinDir?: string;
   /** Tables copied at once by the dump method (default 2). */
@@ -107,6 +115,8 @@ export interface NormalizedOptions {
   readonly method: MethodOption;
   readonly databases: readonly string[] | undefined;
   readonly ignoreDatabases: readonly string[];
+  readonly excludeRoles: readonly string[];
+  readonly excludeExtensions: readonly string[];
   readonly pgBinDir: string | undefined;
   readonly jobs: number;
   readonly syncTimeoutMs: number;
@@ -124,6 +134,8 @@ const OPTION_KEYS: readonly (keyof MigratorOptions)[] = [
   'method',
   'databases',
   'ignoreDatabases',
+  'excludeRoles',
+  'excludeExtensions',
   'pgBinDir',
   'jobs',
   'syncTimeoutMs',
@@ -204,6 +216,8 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
       }
     });
   }
+  const excludeRoles = readNameList(read('excludeRoles'), 'options.excludeRoles', issues);
+  const excludeExtensions = readNameList(read('excludeExtensions'), 'options.excludeExtensions', issues);
   const pgBinDir = readOptionalText(read('pgBinDir'), 'options.pgBinDir', issues);
   const jobs = readNumber(read('jobs'), 'options.jobs', { integer: true, max: 1024 }, issues);
   const syncTimeoutMs = readNumber(read('syncTimeoutMs'), 'options.syncTimeoutMs', {}, issues);
@@ -222,6 +236,8 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
     method: method ?? 'auto',
     databases: databases ? Object.freeze(databases) : undefined,
     ignoreDatabases: Object.freeze(ignoreDatabases ?? []),
+    excludeRoles: Object.freeze(excludeRoles ?? []),
+    excludeExtensions: Object.freeze(excludeExtensions ?? []),
     pgBinDir,
     jobs: jobs ?? 2,
     syncTimeoutMs: syncTimeoutMs ?? SIX_HOURS,
@@ -251,9 +267,11 @@ function readNameList(
   whenEmpty?: { message: string; hint: string },
 ): string[] | undefined {
   if (value === undefined || value === UNREADABLE) return undefined;
-  const hint = `Pass an array of database names, e.g. ${path.slice('options.'.length)}: ['app', 'reports'].`;
+  const noun = path.endsWith('Roles') ? 'role' : path.endsWith('Extensions') ? 'extension' : 'database';
+  const example = noun === 'role' ? "['app', 'reporting']" : noun === 'extension' ? "['postgis']" : "['app', 'reports']";
+  const hint = `Pass an array of ${noun} names, e.g. ${path.slice('options.'.length)}: ${example}.`;
   if (isArray(value) !== true) {
-    issues.add(`${path} must be an array of database names, got ${kindOf(value)}`, hint);
+    issues.add(`${path} must be an array of ${noun} names, got ${kindOf(value)}`, hint);
     return undefined;
   }
   const length = readProperty(value as object, 'length', `${path}.length`, issues);
@@ -271,13 +289,13 @@ function readNameList(
     if (typeof entry !== 'string') {
       issues.add(`${at} must be a string, got ${kindOf(entry)}`, hint);
     } else if (entry === '') {
-      issues.add(`${at} must not be empty`, 'Name a database, or remove the entry.');
+      issues.add(`${at} must not be empty`, `Name a ${noun}, or remove the entry.`);
     } else if (entry.includes('\0')) {
-      issues.add(`${at} contains a NUL character, which no database name can`, hint);
+      issues.add(`${at} contains a NUL character, which no ${noun} name can`, hint);
     } else if (Buffer.byteLength(entry, 'utf8') > MAX_NAME_BYTES) {
-      issues.add(`${at} is longer than ${MAX_NAME_BYTES} bytes, which no database name can be`, 'Check the name: PostgreSQL names are at most 63 bytes.');
+      issues.add(`${at} is longer than ${MAX_NAME_BYTES} bytes, which no ${noun} name can be`, 'Check the name: PostgreSQL names are at most 63 bytes.');
     } else if (firstAt.has(entry)) {
-      issues.add(`${at} repeats "${entry}" (also at [${firstAt.get(entry)}])`, 'Name each database once.');
+      issues.add(`${at} repeats "${entry}" (also at [${firstAt.get(entry)}])`, `Name each ${noun} once.`);
     } else {
       firstAt.set(entry, index);
     }

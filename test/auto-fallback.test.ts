@@ -30,7 +30,7 @@ describe('a source with wal_level = replica', () => {
     expect(check?.hint).toContain('ALTER SYSTEM SET wal_level = logical');
     expect(check?.hint).toContain('rds.logical_replication = 1');
     expect(report.databases).toEqual([
-      { dbname: 'shop', method: 'pg_dump', action: 'create', replicationBlockers: [expect.stringContaining('wal_level is replica')], blockers: [] },
+      { dbname: 'shop', method: 'pg_dump', action: 'create', rights: null, replicationBlockers: [expect.stringContaining('wal_level is replica')], blockers: [] },
     ]);
   });
 

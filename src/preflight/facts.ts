@@ -7,6 +7,8 @@
 import type { MigrationError } from '../errors.js';
 import type { MethodOption } from '../options.js';
 import type { DatabaseInfo } from '../pg/queries/databases.js';
+import type { ManagedService } from '../pg/queries/managed-service.js';
+import type { DatabaseRights, ExtrasAvailability } from '../pg/queries/publishing-rights.js';
 import type { ReplicationUsage } from '../pg/queries/replication-usage.js';
 import type { RoleRights } from '../pg/queries/role-rights.js';
 import type { ServerSettings } from '../pg/queries/server-settings.js';
@@ -19,10 +21,13 @@ export interface ClusterFacts {
   readonly settings: ServerSettings;
   readonly rights: RoleRights;
   readonly usage: ReplicationUsage;
+  /** The managed service the cluster runs on, when its facts tell. */
+  readonly managed: ManagedService | null;
 }
 
 export interface TargetFacts extends ClusterFacts {
   readonly availableExtensions: readonly string[];
+  readonly extras: ExtrasAvailability;
 }
 
 export interface DatabaseFacts {
@@ -31,8 +36,12 @@ export interface DatabaseFacts {
   readonly tablesWithoutIdentity: readonly string[];
   readonly unloggedTables: readonly string[];
   readonly largeObjects: number;
+  /** What the source role may publish in this database. */
+  readonly rights: DatabaseRights;
   /** The destination database of the same name, as it is now. */
   readonly target: TargetDatabase;
+  /** What the destination role may do in that database; `null` when it does not exist yet. */
+  readonly targetRights: DatabaseRights | null;
   /** What an earlier run recorded for this database, if anything. */
   readonly previous: DatabaseRecord | undefined;
 }

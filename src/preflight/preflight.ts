@@ -11,10 +11,13 @@ import type { NormalizedOptions } from '../options.js';
 import { closeConnection, openConnection, query, type Connection } from '../pg/connect.js';
 import { listDatabases, type DatabaseInfo } from '../pg/queries/databases.js';
 import { availableExtensions, installedExtensions } from '../pg/queries/extensions.js';
+import type { DatabaseRights } from '../pg/queries/publishing-rights.js';
 import { countLargeObjects } from '../pg/queries/large-objects.js';
 import { findSubscription } from '../pg/queries/replication.js';
 import { replicationUsage } from '../pg/queries/replication-usage.js';
 import { roleRights } from '../pg/queries/role-rights.js';
+import { managedService } from '../pg/queries/managed-service.js';
+import { databaseRights, extrasAvailability } from '../pg/queries/publishing-rights.js';
 import { serverSettings } from '../pg/queries/server-settings.js';
 import { listTables } from '../pg/queries/tables.js';
 import { userObjects } from '../pg/queries/user-objects.js';
@@ -22,6 +25,7 @@ import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import type { TargetDatabase } from '../state/decide.js';
 import { decisionFor } from './decision.js';
+import { pathsOf } from './rights.js';
 import { STATE_SCHEMA, type DatabaseRecord } from '../state/state-store.js';
 import type { DatabaseMethod } from '../status.js';
 import { OBJECT_PREFIX, replicationName } from '../strategies/replication/names.js';
@@ -71,13 +75,17 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
       settings: await serverSettings(sql),
       rights: await roleRights(sql),
       usage: await replicationUsage(sql, OBJECT_PREFIX),
+      managed: await managedService(sql),
     }));
   return cluster(source)
     .andThen((sourceFacts) =>
       cluster(target).andThen((targetFacts) =>
-        query(target, redactor, 'preflight', 'Listing extensions', availableExtensions).map((available) => ({
+        query(target, redactor, 'preflight', 'Listing extensions', async (sql) => ({
+          available: await availableExtensions(sql),
+          extras: await extrasAvailability(sql, targetFacts.settings.major),
+        })).map(({ available, extras }) => ({
           sourceFacts,
-          targetFacts: { ...targetFacts, availableExtensions: available },
+          targetFacts: { ...targetFacts, availableExtensions: available, extras },
         })),
       ),
     )
@@ -124,6 +132,7 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
           tablesWithoutIdentity: tables.filter((t) => !t.replicaIdentity).map((t) => `${t.schema}.${t.name}`),
           unloggedTables: tables.filter((t) => t.unlogged).map((t) => `${t.schema}.${t.name}`),
           largeObjects: await countLargeObjects(sql),
+          rights: await databaseRights(sql),
         };
       }).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),
     );
@@ -139,7 +148,8 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
     results[index] = {
       info,
       ...sourceFacts.value,
-      target: targetFacts.value,
+      target: targetFacts.value.database,
+      targetRights: targetFacts.value.rights,
       previous: input.previous.find((p) => p.dbname === info.name),
     };
   });
@@ -149,19 +159,22 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
 }
 
 /** The destination database of that name: its identity, what it holds, and whether our subscription is in it. */
-function inspectTarget(input: PreflightInput, dbname: string): ResultAsync<TargetDatabase, MigrationError> {
+function inspectTarget(input: PreflightInput, dbname: string): ResultAsync<{ database: TargetDatabase; rights: DatabaseRights | null }, MigrationError> {
   const { options, redactor, target } = input;
   return query(target, redactor, 'preflight', 'Looking for the database', async (sql) => {
     const [row] = await sql<{ oid: number }[]>`select oid::bigint::float8 as oid from pg_database where datname = ${dbname}`;
     return row ? Number(row.oid) : null;
   }).andThen((oid) => {
-    if (oid === null) return okAsync({ exists: false, oid: null, occupants: [], subscriptionExists: false });
+    if (oid === null) return okAsync({ database: { exists: false, oid: null, occupants: [], subscriptionExists: false }, rights: null });
     return openConnection(options.target, 'target', dbname, redactor, { max: 1 }).andThen((db) =>
       query(db, redactor, 'preflight', 'Inspecting the destination database', async (sql) => ({
-        exists: true,
-        oid,
-        occupants: await userObjects(sql, STATE_SCHEMA),
-        subscriptionExists: (await findSubscription(sql, replicationName(dbname))) !== undefined,
+        database: {
+          exists: true,
+          oid,
+          occupants: await userObjects(sql, STATE_SCHEMA),
+          subscriptionExists: (await findSubscription(sql, replicationName(dbname))) !== undefined,
+        },
+        rights: await databaseRights(sql),
       })).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),
     );
   });
@@ -231,10 +244,13 @@ function planDatabase(db: DatabaseFacts, findings: readonly Finding[], facts: Pr
     method = 'replication';
     blockers.push(...replicationBlockers);
   } else method = replicationBlockers.length > 0 ? 'pg_dump' : 'replication';
+  const paths = pathsOf(db, facts);
+  const rights = method === 'replication' && blockers.length === 0 && paths.source.ok && paths.target.ok ? { source: paths.source.path, target: paths.target.path } : null;
   return {
     dbname: db.info.name,
     method: blockers.length > 0 ? null : method,
     action: decision.action,
+    rights,
     replicationBlockers: method === 'replication' ? [] : replicationBlockers,
     blockers,
   };

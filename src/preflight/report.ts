@@ -6,6 +6,7 @@
  */
 import type { Side } from '../pg/connect.js';
 import type { DatabaseMethod } from '../status.js';
+import type { ReplicationPaths } from '../strategies/replication/rights/paths.js';
 
 /** `pass`, `warn` (works, with a caveat or a fallback), or `fail` (blocks what `blocks` says). */
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -44,6 +45,8 @@ export interface DatabasePlan {
    * `refuse` (see `blockers`).
    */
   readonly action: 'create' | 'fill' | 'keep' | 'resume' | 'redo' | 'refuse';
+  /** For a replicated database, the rights it publishes and subscribes by; `null` otherwise. */
+  readonly rights: ReplicationPaths | null;
   /** Why replication cannot be used (the fallback's reasons); empty when it can. */
   readonly replicationBlockers: readonly string[];
   /** Why the database cannot be migrated at all under the chosen `method` option. */

@@ -51,8 +51,12 @@ export function runMigration(context: RunContext, target: Connection): ResultAsy
       emit: context.emit,
       jobs: context.options.jobs,
     });
-    const roles = yield* schemaSync.copyRoles(source, target, facts.source.rights.superuser);
-    const databaseContext = { ...context, targetCluster: target, schemaSync, noOwner: roles.missing.length > 0 };
+    const roles = yield* schemaSync.copyRoles(source, target, {
+      sourceSuperuser: facts.source.rights.superuser,
+      targetSuperuser: facts.target.rights.superuser,
+      excludeRoles: context.options.excludeRoles,
+    });
+    const databaseContext = { ...context, targetCluster: target, schemaSync, noOwner: roles.missing.length > 0 || roles.unreachable.length > 0 };
     // Databases move side by side; their table copies share the run's `jobs` slots.
     let lost: MigrationError | undefined;
     await forEachLimited(pending, context.options.jobs, async (item) => {

@@ -2,8 +2,9 @@
  * Copies roles with `pg_dumpall --roles-only`, statement by statement, so
  * one that fails is reported rather than lost in a script. Superusers and
  * PostgreSQL's reserved `pg_*` roles are never copied (a destination service
- * has its own), and roles already on the destination are left as they are:
- * their memberships are added, their attributes and passwords untouched.
+ * has its own), nor roles the caller excludes; roles already on the
+ * destination are left as they are: their memberships are added, their
+ * attributes and passwords untouched.
  *
  * @module
  */
@@ -23,6 +24,8 @@ export interface RoleStatement {
   readonly sql: string;
   /** A printable summary ("CREATE ROLE app"): role statements may carry password hashes. */
   readonly label: string;
+  /** The role the statement creates, alters or grants to. */
+  readonly role: string;
 }
 
 export interface RoleFacts {
@@ -30,6 +33,8 @@ export interface RoleFacts {
   readonly sourceSuperusers: ReadonlySet<string>;
   /** Every role the destination has now. */
   readonly targetRoles: ReadonlySet<string>;
+  /** Roles the caller asked not to copy. */
+  readonly excluded?: ReadonlySet<string>;
 }
 
 export async function roleFacts(source: Sql, target: Sql): Promise<RoleFacts> {
@@ -46,7 +51,7 @@ export function planRoleSync(script: string, facts: RoleFacts): RoleSyncPlan {
   const created = new Set<string>();
   const existing = new Set<string>();
   const skipped = new Set<string>();
-  const reserved = (name: string): boolean => name.startsWith('pg_') || facts.sourceSuperusers.has(name);
+  const reserved = (name: string): boolean => name.startsWith('pg_') || facts.sourceSuperusers.has(name) || (facts.excluded?.has(name) ?? false);
   const statements: RoleStatement[] = [];
 
   for (const statement of splitStatements(script)) {
@@ -64,13 +69,13 @@ export function planRoleSync(script: string, facts: RoleFacts): RoleSyncPlan {
         continue;
       }
       if (verb === 'CREATE') created.add(role.name);
-      statements.push({ sql: statement, label: `${verb} ROLE ${role.name}` });
+      statements.push({ sql: statement, label: `${verb} ROLE ${role.name}`, role: role.name });
       continue;
     }
     const grant = /^grant\s+/i.exec(statement);
     if (grant) {
       const kept = keepGrant(statement, (name) => created.has(name) || (facts.targetRoles.has(name) && !facts.sourceSuperusers.has(name)) || name.startsWith('pg_'));
-      if (kept) statements.push({ sql: kept, label: kept.replace(/;$/, '') });
+      if (kept) statements.push({ sql: kept, label: kept.replace(/;$/, ''), role: readIdentifier(kept.replace(/^grant\s+/i, ''))?.name ?? '' });
       continue;
     }
     // SET lines and the like configure pg_dumpall's own session: not needed.
@@ -91,4 +96,32 @@ function keepGrant(statement: string, exists: (role: string) => boolean): string
   const member = readIdentifier(granted.rest.slice(to[0].length));
   if (!member || !exists(granted.name) || !exists(member.name)) return undefined;
   return statement.replace(/\s+granted\s+by\s+("(?:[^"]|"")*"|\S+?)(?=\s*;|\s*$)/i, '').replace(/;?\s*$/, ';');
+}
+
+/** Role attributes only a superuser may set or even name (PostgreSQL 15 and older refuse `NOREPLICATION` too). */
+const SUPERUSER_ATTRIBUTES = /^(no)?(superuser|replication|bypassrls)$/i;
+
+/**
+ * `ALTER ROLE name WITH ...` without the attributes only a superuser may
+ * set, and the positive ones it dropped (which a superuser must grant);
+ * `undefined` when the statement names none.
+ */
+export function withoutSuperuserAttributes(statement: string): { sql: string; dropped: string[] } | undefined {
+  const head = /^alter\s+role\s+/i.exec(statement);
+  if (!head) return undefined;
+  const role = readIdentifier(statement.slice(head[0].length));
+  if (!role) return undefined;
+  const withKeyword = /^\s*with\s+/i.exec(role.rest);
+  if (!withKeyword) return undefined;
+  const options = role.rest.slice(withKeyword[0].length);
+  // Attributes come before any quoted value (PASSWORD '...', VALID UNTIL '...'): only that part is read as words.
+  const quote = options.indexOf("'");
+  const words = (quote === -1 ? options.replace(/;\s*$/, '') : options.slice(0, quote)).split(/\s+/).filter(Boolean);
+  const rest = quote === -1 ? ';' : options.slice(quote);
+  const kept = words.filter((w) => !SUPERUSER_ATTRIBUTES.test(w));
+  if (kept.length === words.length) return undefined;
+  const dropped = words.filter((w) => SUPERUSER_ATTRIBUTES.test(w) && !/^no/i.test(w)).map((w) => w.toUpperCase());
+  const name = statement.slice(head[0].length, statement.length - role.rest.length).trim();
+  if (kept.length === 0 && quote === -1) return { sql: '', dropped };
+  return { sql: `ALTER ROLE ${name} WITH ${[...kept, rest === ';' ? '' : rest].join(' ').trim()}${rest === ';' ? ';' : ''}`, dropped };
 }

@@ -9,13 +9,14 @@
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { query, toCause, type Connection } from '../pg/connect.js';
+import { isConnectionLoss, query, toCause, type Connection } from '../pg/connect.js';
+import { quoteIdent } from '../pg/identifiers.js';
 import type { DatabaseInfo } from '../pg/queries/databases.js';
 import { runTool, type PgTools } from '../pg/tools.js';
 import type { ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
 import { createDatabase } from './database.js';
-import { planRoleSync, roleFacts, type RoleSyncPlan } from './roles.js';
+import { planRoleSync, roleFacts, withoutSuperuserAttributes, type RoleSyncPlan } from './roles.js';
 import { planPostData, type PostDataPlan, type PostDataStep } from './post-data-plan.js';
 import { runSteps } from './post-data-runner.js';
 import { dumpSchema, restoreSection, type SchemaDump } from './schema-dump.js';
@@ -34,6 +35,21 @@ export interface SchemaSyncContext {
 export interface RoleSyncResult extends Omit<RoleSyncPlan, 'statements'> {
   /** Source roles the destination still lacks: objects they own are restored owned by the migration user. */
   readonly missing: readonly string[];
+  /** Roles the destination has but its user may not give ownership to: objects are restored owned by that user. */
+  readonly unreachable: readonly string[];
+  /** Login roles created without a password, which the source user could not read. */
+  readonly withoutPassword: readonly string[];
+}
+
+export interface RoleCopyOptions {
+  readonly sourceSuperuser: boolean;
+  readonly targetSuperuser: boolean;
+  readonly excludeRoles: readonly string[];
+}
+
+interface RoleRefusal {
+  readonly message: string;
+  readonly hint: string;
 }
 
 /** One database's schema, dumped once: pre-data restored whole, post-data as steps run around the data. */
@@ -57,67 +73,122 @@ export class SchemaSync {
   }
 
   /**
-   * Copies the source's roles. A statement that fails is an error: a role the
-   * schema needs would otherwise be missing later, far from the cause.
+   * Copies the source's roles. A statement the destination refuses (a
+   * non-superuser administrator may not grant every attribute or
+   * membership) is a warning naming the role and what to run, never a
+   * failure of every database; the role, if it could not be created, is
+   * then missing, and what it owns is restored owned by the destination user.
    */
-  copyRoles(sourceCluster: Connection, targetCluster: Connection, superuser: boolean): ResultAsync<RoleSyncResult, MigrationError> {
+  copyRoles(sourceCluster: Connection, targetCluster: Connection, options: RoleCopyOptions): ResultAsync<RoleSyncResult, MigrationError> {
     const { tools, source, redactor } = this.#context;
     // Without superuser, pg_authid (and so password hashes) cannot be read.
-    const args = ['--roles-only', ...(superuser ? [] : ['--no-role-passwords']), `--database=${sourceCluster.database}`];
+    const args = ['--roles-only', ...(options.sourceSuperuser ? [] : ['--no-role-passwords']), `--database=${sourceCluster.database}`];
     return runTool(tools, 'pg_dumpall', args, { config: source, side: 'source', database: sourceCluster.database }, redactor)
       .andThen((dumped) =>
         query(sourceCluster, redactor, 'schema', 'Reading roles', () => roleFacts(sourceCluster.sql, targetCluster.sql)).map(
-          (facts) => planRoleSync(dumped.stdout, facts),
+          (facts) => planRoleSync(dumped.stdout, { ...facts, excluded: new Set(options.excludeRoles) }),
         ),
       )
-      .andThen((plan) => this.#applyRoles(targetCluster, plan).map(() => plan))
-      .andThen((plan) => this.#missingRoles(sourceCluster, targetCluster).map((missing) => ({ plan, missing })))
-      .map(({ plan, missing }) => {
-        this.#context.emit({
+      .andThen((plan) => this.#applyRoles(targetCluster, plan, options.targetSuperuser).map((refused) => ({ plan, refused })))
+      .andThen(({ plan, refused }) =>
+        this.#missingRoles(sourceCluster, targetCluster).map((roles) => ({ plan, refused, ...roles })),
+      )
+      .map(({ plan, refused, missing, unreachable, loginRoles }) => {
+        const { emit } = this.#context;
+        const created = plan.created.filter((name) => !missing.includes(name));
+        emit({
           type: 'schema',
           step: 'roles',
           dbname: null,
-          detail: `${plan.created.length} roles created, ${plan.existing.length} already present, ${plan.skipped.length} superuser or reserved roles skipped`,
+          detail: `${created.length} roles created, ${plan.existing.length} already present, ${plan.skipped.length} superuser, reserved or excluded roles skipped${refused.length > 0 ? `, ${refused.length} statements refused` : ''}`,
         });
+        for (const refusal of refused) emit({ type: 'warning', dbname: null, message: refusal.message, hint: refusal.hint });
+        const withoutPassword = options.sourceSuperuser ? [] : loginRoles.filter((name) => created.includes(name));
+        if (withoutPassword.length > 0) {
+          emit({
+            type: 'warning',
+            dbname: null,
+            message: `Login roles created without a password (the source user may not read them): ${withoutPassword.join(', ')}`,
+            hint: `Set each one on the destination: ${withoutPassword.map((name) => `ALTER ROLE ${quoteIdent(name)} PASSWORD '…';`).join(' ')}`,
+          });
+        }
         if (missing.length > 0) {
-          this.#context.emit({
+          emit({
             type: 'warning',
             dbname: null,
             message: `Roles not on the destination: ${missing.join(', ')}. Objects they own are restored owned by ${this.#context.target.username}, without their grants.`,
             hint: 'Create these roles on the destination first if ownership and privileges must be kept.',
           });
+        } else if (unreachable.length > 0) {
+          emit({
+            type: 'warning',
+            dbname: null,
+            message: `${this.#context.target.username} is not a superuser nor a member of ${unreachable.join(', ')} on the destination, so it cannot give them ownership: objects are restored owned by ${this.#context.target.username}, without their grants.`,
+            hint: `To keep owners and grants, run as a superuser of the destination: ${unreachable.map((name) => `GRANT ${quoteIdent(name)} TO ${quoteIdent(this.#context.target.username)};`).join(' ')}`,
+          });
         }
-        return { created: plan.created, existing: plan.existing, skipped: plan.skipped, missing };
+        return { created, existing: plan.existing, skipped: plan.skipped, missing, unreachable, withoutPassword };
       });
   }
 
-  #applyRoles(targetCluster: Connection, plan: RoleSyncPlan): ResultAsync<void, MigrationError> {
-    let failed = '';
-    return ResultAsync.fromPromise(
-      (async () => {
-        for (const statement of plan.statements) {
-          failed = statement.label;
-          await targetCluster.sql.unsafe(statement.sql);
+  /** Runs the plan's statements one by one; returns the refusals, worded for the report. */
+  #applyRoles(targetCluster: Connection, plan: RoleSyncPlan, targetSuperuser: boolean): ResultAsync<RoleRefusal[], MigrationError> {
+    const refused: RoleRefusal[] = [];
+    const run = async (): Promise<RoleRefusal[]> => {
+      for (const statement of plan.statements) {
+        let sql = statement.sql;
+        let dropped: string[] = [];
+        if (!targetSuperuser) {
+          // Named at all, these fail for a non-superuser, and the failed statement (password hash included) would reach the server log.
+          const stripped = withoutSuperuserAttributes(sql);
+          if (stripped) ({ sql, dropped } = stripped);
         }
-      })(),
-      (error) => {
-        const cause = toCause(error, this.#context.redactor);
-        return migrationError('schema', `Copying roles failed at "${failed}": ${cause.message}`, {
-          side: 'target',
-          cause,
-          hint: 'Create or fix that role on the destination, then run the migration again.',
-        });
-      },
-    );
+        const role = quoteIdent(statement.role);
+        if (dropped.length > 0) {
+          refused.push({
+            message: `Role ${statement.role}: ${dropped.join(', ')} not granted, which only a superuser may do on the destination`,
+            hint: `Run as a superuser of the destination: ALTER ROLE ${role} ${dropped.join(' ')};`,
+          });
+        }
+        if (sql === '') continue;
+        try {
+          await targetCluster.sql.unsafe(sql);
+        } catch (error) {
+          if (isConnectionLoss(error)) throw error;
+          const cause = toCause(error, this.#context.redactor);
+          refused.push({
+            message: `Role ${statement.role}: the destination refused "${statement.label}": ${cause.message}`,
+            hint: `Run "${statement.label}" on the destination as a role that may (a superuser, or the role's admin), or exclude the role with excludeRoles.`,
+          });
+        }
+      }
+      return refused;
+    };
+    return ResultAsync.fromPromise(run(), (error) => {
+      const cause = toCause(error, this.#context.redactor);
+      return migrationError('schema', `Copying roles failed: ${cause.message}`, { side: 'target', cause, hint: 'Check the destination is reachable, then run the migration again.' });
+    });
   }
 
-  #missingRoles(sourceCluster: Connection, targetCluster: Connection): ResultAsync<string[], MigrationError> {
+  /**
+   * Source roles the destination still lacks; those it has but the
+   * destination user cannot give ownership to (it is not a superuser nor
+   * their member); and the source's login roles.
+   */
+  #missingRoles(sourceCluster: Connection, targetCluster: Connection): ResultAsync<{ missing: string[]; unreachable: string[]; loginRoles: string[] }, MigrationError> {
     return query(targetCluster, this.#context.redactor, 'schema', 'Comparing roles', async () => {
-      const sourceRoles = await sourceCluster.sql<{ name: string }[]>`
-        select rolname as name from pg_roles where rolname !~ '^pg_' order by 1`;
-      const targetRoles = await targetCluster.sql<{ name: string }[]>`select rolname as name from pg_roles`;
-      const present = new Set(targetRoles.map((r) => r.name));
-      return sourceRoles.map((r) => r.name).filter((name) => !present.has(name));
+      const sourceRoles = await sourceCluster.sql<{ name: string; login: boolean }[]>`
+        select rolname as name, rolcanlogin as login from pg_roles where rolname !~ '^pg_' order by 1`;
+      const names = sourceRoles.map((r) => r.name);
+      const targetRoles = await targetCluster.sql<{ name: string; reachable: boolean }[]>`
+        select rolname as name, pg_has_role(current_user, oid, 'member') as reachable
+        from pg_roles where rolname = any(${targetCluster.sql.array(names)}::text[])`;
+      const present = new Map(targetRoles.map((r) => [r.name, r.reachable]));
+      return {
+        missing: names.filter((name) => !present.has(name)),
+        unreachable: names.filter((name) => present.get(name) === false),
+        loginRoles: sourceRoles.filter((r) => r.login).map((r) => r.name),
+      };
     });
   }
 

@@ -26,7 +26,9 @@ import { syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
 import { replicationName } from './replication/names.js';
-import { superuserRights, type ReplicationRights } from './replication/replication-rights.js';
+import { detectPaths } from './replication/rights/detect.js';
+import { rightsFor, type ReplicationRights } from './replication/rights/replication-rights.js';
+import { EXTRAS_EXTENSION } from '../pg/queries/publishing-rights.js';
 import { waitForCatchUp } from './replication/catch-up.js';
 import { checkReplicationHealth } from './replication/health.js';
 import { createSlotWithSnapshot, type SlotSnapshot } from './replication/slot-snapshot.js';
@@ -42,11 +44,6 @@ const HEALTH_PROBE_MS = 3000;
 
 export class LogicalReplicationStrategy implements MigrationStrategy {
   readonly method = 'replication' as const;
-  readonly #rights: ReplicationRights;
-
-  constructor(rights: ReplicationRights = superuserRights) {
-    this.#rights = rights;
-  }
 
   migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError> {
     const name = replicationName(job.dbname);
@@ -59,9 +56,12 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     const { schema } = start;
     return schema
       .applyPreData()
-      .andThen(() => this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, name)))
-      .andThen((held) => this.#copyUnder(job, schema, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
-      .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, name)))
+      .andThen(() => this.#rightsOf(job, { install: true }))
+      .andThen((rights) =>
+        this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, rights, name))
+          .andThen((held) => this.#copyUnder(job, schema, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
+          .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, rights, name))),
+      )
       .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }));
   }
 
@@ -92,17 +92,38 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   stop(job: DatabaseJob): ResultAsync<void, MigrationError> {
     const name = replicationName(job.dbname);
-    return this.#step(job, 'Stopping replication', async () => {
+    return this.#rightsOf(job, { install: false }).andThen((rights) => this.#step(job, 'Stopping replication', async () => {
       const subscription = await findSubscription(job.target.sql, name);
       if (subscription) {
         // PostgreSQL replicates neither sequences nor materialized views: bring them level before the destination takes writes.
         await syncSequences(job);
         await refreshMaterializedViews(job.source.sql, job.target.sql);
-        await this.#rights.dropSubscription(job.target.sql, name);
+        await rights.dropSubscription(job.target.sql, name);
       }
-      await this.#dropSlots(job, name, subscription ? `pg_${subscription.oid}_sync_` : null);
-      await this.#rights.dropPublication(job.source.sql, name);
+      await this.#dropSlots(job, rights, name, subscription ? `pg_${subscription.oid}_sync_` : null);
+      await rights.dropPublication(job.source.sql, name);
       job.emit({ type: 'replication:state', dbname: job.dbname, state: 'stopped', tablesReady: 0, tablesTotal: 0 });
+    }));
+  }
+
+  /**
+   * The rights paths this database replicates by, from the live clusters;
+   * with `install`, puts the extension into the destination database when
+   * that is the path and it is not there yet.
+   */
+  #rightsOf(job: DatabaseJob, options: { install: boolean }): ResultAsync<ReplicationRights, MigrationError> {
+    return this.#step(job, 'Choosing the replication rights', async () => {
+      const choice = await detectPaths(job.dbname, job.source.sql, job.target.sql);
+      if (!choice.ok) throw new RightsMissing(choice.missing, choice.fix);
+      if (options.install && choice.path.target === 'extension') {
+        const [row] = await job.target.sql<{ installed: boolean }[]>`select exists (select 1 from pg_extension where extname = ${EXTRAS_EXTENSION}) as installed`;
+        if (!row?.installed) {
+          await job.target.sql.unsafe(`create extension if not exists ${EXTRAS_EXTENSION} cascade`);
+          job.emit({ type: 'schema', step: 'extension', dbname: job.dbname, detail: `${EXTRAS_EXTENSION} installed, to subscribe without superuser` });
+        }
+      }
+      job.emit({ type: 'replication:rights', dbname: job.dbname, source: choice.path.source, target: choice.path.target, detail: choice.detail });
+      return rightsFor(choice.path);
     });
   }
 
@@ -110,11 +131,11 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
    * Creates the publication, then the slot with its snapshot: pgoutput looks
    * the publication up as of each change it decodes, so it must predate the slot.
    */
-  async #publishWithSnapshot(job: DatabaseJob, name: string): Promise<SlotSnapshot> {
+  async #publishWithSnapshot(job: DatabaseJob, rights: ReplicationRights, name: string): Promise<SlotSnapshot> {
     job.emit({ type: 'replication:state', dbname: job.dbname, state: 'publishing', tablesReady: 0, tablesTotal: 0 });
-    if (!(await publicationExists(job.source.sql, name))) await this.#rights.createPublication(job.source.sql, name);
+    if (!(await publicationExists(job.source.sql, name))) await rights.createPublication(job.source.sql, name);
     // A slot left by a run that died before its subscription existed would block the name; its position is worthless without its snapshot.
-    await this.#dropSlots(job, name, null);
+    await this.#dropSlots(job, rights, name, null);
     const [row] = await job.source.sql<{ version: string }[]>`select current_setting('server_version_num') as version`;
     return createSlotWithSnapshot(job.sourceConfig, job.dbname, name, Number(row?.version));
   }
@@ -152,8 +173,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   }
 
   /** Subscribes on the slot the data was copied from: no slot of its own, no copy of its own. */
-  async #subscribe(job: DatabaseJob, name: string): Promise<void> {
-    await this.#rights.createSubscription(job.target.sql, {
+  async #subscribe(job: DatabaseJob, rights: ReplicationRights, name: string): Promise<void> {
+    await rights.createSubscription(job.target.sql, {
       name,
       conninfo: subscriptionConninfo(job.sourceConfig, job.dbname),
       publication: name,
@@ -175,14 +196,14 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   }
 
   /** Drops our slot (and the subscription's table-sync slots), waiting for their walsenders to go. */
-  async #dropSlots(job: DatabaseJob, name: string, syncPrefix: string | null): Promise<void> {
+  async #dropSlots(job: DatabaseJob, rights: ReplicationRights, name: string, syncPrefix: string | null): Promise<void> {
     const patience = Date.now() + 30_000;
     const deadline = patience + 30_000;
     const pause = backoff(200);
     for (;;) {
       const slots = await findSlots(job.source.sql, [name], syncPrefix);
       if (slots.length === 0) return;
-      for (const slot of slots.filter((s) => !s.active)) await this.#rights.dropSlot(job.source.sql, slot.name);
+      for (const slot of slots.filter((s) => !s.active)) await rights.dropSlot(job.source.sql, slot.name);
       if (slots.every((s) => !s.active)) return;
       if (Date.now() > deadline) throw new Error(`Replication slot ${name} stays in use on the source; drop it with pg_drop_replication_slot once idle`);
       if (Date.now() > patience) {
@@ -197,6 +218,9 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   #step<T>(job: DatabaseJob, what: string, run: () => Promise<T>): ResultAsync<T, MigrationError> {
     return ResultAsync.fromPromise(run(), (error) => {
+      if (error instanceof RightsMissing) {
+        return migrationError('privilege', `${what} for "${job.dbname}" failed: ${error.message}`, { database: job.dbname, hint: error.hint });
+      }
       const cause = toCause(error, job.redactor);
       if (isConnectionLoss(error)) {
         return connectionLost(`${what} for "${job.dbname}"`, cause, { side: sideOf(error) ?? sideByAddress(error, job.sourceConfig), database: job.dbname });
@@ -207,5 +231,15 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         ...(cause.hint !== undefined ? { hint: cause.hint } : {}),
       });
     });
+  }
+}
+
+/** No rights path is open for a database: what is missing, and the statements that would open one. */
+class RightsMissing extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
   }
 }

@@ -51,7 +51,7 @@ export async function userObjects(sql: Sql, ignoreSchema: string, limit = 5): Pr
       from pg_catalog.pg_ts_config c join namespaces n on n.oid = c.cfgnamespace
       where not exists (select 1 from members m where m.classid = 'pg_ts_config'::regclass and m.objid = c.oid)
       union all
-      select 'extension ' || quote_ident(extname) from pg_catalog.pg_extension where extname <> 'plpgsql'
+      select 'extension ' || quote_ident(extname) from pg_catalog.pg_extension where extname not in ('plpgsql', 'datalakehouse_extras')
       union all
       select 'large object ' || oid::text from pg_catalog.pg_largeobject_metadata
       union all

@@ -1,36 +1,26 @@
 import type { Check, Finding } from '../facts.js';
+import { pathsOf } from '../rights.js';
 
 /**
- * Publishing and subscribing need superuser (or RDS's `rds_superuser`) today;
- * roles keep their passwords only when the source user can read them.
+ * Per database and side, the right replication would publish or subscribe
+ * by (see paths.ts), or what is missing and the statement that grants it;
+ * then what the roles may do whatever the method.
  */
-export const privileges: Check = ({ source, target }) => {
+export const privileges: Check = (facts) => {
+  const { source, target } = facts;
   const findings: Finding[] = [];
-  const sourcePrivileged = source.rights.superuser || source.rights.rdsSuperuser;
-  findings.push(
-    sourcePrivileged
-      ? { id: 'source-privileges', ok: true, side: 'source', message: `${source.rights.username} may publish on the source` }
-      : {
-          id: 'source-privileges',
-          ok: false,
-          side: 'source',
-          blocks: 'replication',
-          message: `${source.rights.username} is not a superuser (nor rds_superuser) on the source, so it cannot publish all tables`,
-          hint: 'Connect to the source as a superuser (on RDS, a member of rds_superuser), or migrate with method dump.',
-        },
-  );
-  findings.push(
-    target.rights.superuser || target.rights.rdsSuperuser
-      ? { id: 'target-privileges', ok: true, side: 'target', message: `${target.rights.username} may subscribe on the destination` }
-      : {
-          id: 'target-privileges',
-          ok: false,
-          side: 'target',
-          blocks: 'replication',
-          message: `${target.rights.username} is not a superuser on the destination, so it cannot create subscriptions`,
-          hint: 'Connect to the destination as its admin user (superuser), or migrate with method dump.',
-        },
-  );
+  for (const db of facts.databases) {
+    const database = db.info.name;
+    const paths = pathsOf(db, facts);
+    findings.push(
+      paths.source.ok
+        ? { id: 'source-privileges', ok: true, side: 'source', database, message: `Publishes "${database}" as ${paths.source.path}: ${paths.source.detail}` }
+        : { id: 'source-privileges', ok: false, side: 'source', database, blocks: 'replication', message: `Cannot publish "${database}": ${paths.source.missing}`, hint: paths.source.fix },
+      paths.target.ok
+        ? { id: 'target-privileges', ok: true, side: 'target', database, message: `Subscribes "${database}" as ${paths.target.path}: ${paths.target.detail}` }
+        : { id: 'target-privileges', ok: false, side: 'target', database, blocks: 'replication', message: `Cannot subscribe "${database}": ${paths.target.missing}`, hint: paths.target.fix },
+    );
+  }
   if (!target.rights.superuser && !target.rights.createdb) {
     findings.push({
       id: 'target-createdb',
@@ -45,8 +35,8 @@ export const privileges: Check = ({ source, target }) => {
       id: 'role-passwords',
       ok: false,
       side: 'source',
-      message: 'Role passwords cannot be read without superuser on the source: roles are copied without them',
-      hint: 'Set the passwords on the destination after the migration.',
+      message: 'Role passwords cannot be read without superuser on the source: login roles are created without a password',
+      hint: 'Set each login role\'s password on the destination after the migration (ALTER ROLE name PASSWORD ...).',
     });
   }
   return findings;

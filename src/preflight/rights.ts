@@ -1,0 +1,22 @@
+/** The rights paths of each database, from preflight's facts (the rules are in paths.ts). */
+import { chooseSourcePath, chooseTargetPath, type PathChoice, type SourcePath, type TargetPath } from '../strategies/replication/rights/paths.js';
+import type { DatabaseFacts, PreflightFacts } from './facts.js';
+
+export interface DatabasePaths {
+  readonly source: PathChoice<SourcePath>;
+  readonly target: PathChoice<TargetPath>;
+}
+
+export function pathsOf(db: DatabaseFacts, facts: Pick<PreflightFacts, 'source' | 'target'>): DatabasePaths {
+  const dbname = db.info.name;
+  return {
+    source: chooseSourcePath({ dbname, rights: facts.source.rights, database: db.rights, rds: facts.source.managed === 'rds' }),
+    target: chooseTargetPath({
+      dbname,
+      rights: facts.target.rights,
+      major: facts.target.settings.major,
+      database: db.targetRights,
+      extras: facts.target.extras,
+    }),
+  };
+}

@@ -1,0 +1,38 @@
+/** What each side of a replication needs done, whatever right does it. */
+import type { Sql } from 'postgres';
+
+export interface SubscriptionSpec {
+  readonly name: string;
+  /** libpq connection string to the source database; holds the password. */
+  readonly conninfo: string;
+  readonly publication: string;
+  readonly slot: string;
+  /**
+   * The slot exists already, and the rows up to its start were copied from
+   * its snapshot: the subscription creates no slot and copies nothing.
+   */
+  readonly existingSlot?: boolean;
+}
+
+/** The source side: the publication and the slots. */
+export interface Publisher {
+  createPublication(source: Sql, name: string): Promise<void>;
+  dropPublication(source: Sql, name: string): Promise<void>;
+  dropSlot(source: Sql, name: string): Promise<void>;
+}
+
+/** The destination side: the subscription. */
+export interface Subscriber {
+  createSubscription(target: Sql, spec: SubscriptionSpec): Promise<void>;
+  /** Detaches the subscription from its slot, then drops it: works with the source unreachable. */
+  dropSubscription(target: Sql, name: string): Promise<void>;
+}
+
+/** `CREATE SUBSCRIPTION` for the spec; the caller runs it with the rights it has. */
+export function createSubscriptionStatement(spec: SubscriptionSpec, quote: { ident: (s: string) => string; literal: (s: string) => string }): string {
+  return (
+    `create subscription ${quote.ident(spec.name)} connection ${quote.literal(spec.conninfo)} ` +
+    `publication ${quote.ident(spec.publication)} ` +
+    `with (slot_name = ${quote.literal(spec.slot)}, ${spec.existingSlot ? 'create_slot = false, copy_data = false' : 'create_slot = true, copy_data = true'}, enabled = true)`
+  );
+}

@@ -1,0 +1,42 @@
+/** Plain DDL, for a superuser (or RDS's `rds_superuser` on the source). */
+import { quoteIdent, quoteLiteral } from '../../../pg/identifiers.js';
+import { createSubscriptionStatement, type Publisher, type Subscriber } from './sides.js';
+
+export const superuserPublisher: Publisher = {
+  async createPublication(source, name) {
+    await source.unsafe(`create publication ${quoteIdent(name)} for all tables`);
+  },
+  async dropPublication(source, name) {
+    await source.unsafe(`drop publication if exists ${quoteIdent(name)}`);
+  },
+  async dropSlot(source, name) {
+    await source`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${name}`;
+  },
+};
+
+export const superuserSubscriber: Subscriber = {
+  async createSubscription(target, spec) {
+    const session = await target.reserve();
+    try {
+      // The statement carries the source password: a failure must not print it to the server log.
+      await session`set log_min_error_statement = panic`;
+      await session`set log_statement = 'none'`;
+      await session.unsafe(createSubscriptionStatement(spec, { ident: quoteIdent, literal: quoteLiteral }));
+    } finally {
+      await session`reset log_min_error_statement`.catch(() => undefined);
+      await session`reset log_statement`.catch(() => undefined);
+      session.release();
+    }
+  },
+  async dropSubscription(target, name) {
+    await dropOwnSubscription(target, name);
+  },
+};
+
+/** Disable, detach from the slot, drop: what the subscription's owner may do without the source. */
+export async function dropOwnSubscription(target: import('postgres').Sql, name: string): Promise<void> {
+  const sub = quoteIdent(name);
+  await target.unsafe(`alter subscription ${sub} disable`);
+  await target.unsafe(`alter subscription ${sub} set (slot_name = none)`);
+  await target.unsafe(`drop subscription ${sub}`);
+}
