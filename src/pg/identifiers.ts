@@ -8,6 +8,18 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * An identifier as a person would type it into a statement: bare when that
+ * reads the same (lower-case letters, digits, underscores, not starting
+ * with a digit), quoted otherwise. For hints; generated SQL uses {@link quoteIdent}.
+ * Reserved words are quoted too, as the few that matter here.
+ */
+export function readableIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !RESERVED.has(name) ? name : quoteIdent(name);
+}
+
+const RESERVED = new Set(['all', 'and', 'any', 'as', 'select', 'table', 'user', 'from', 'where', 'to', 'with', 'group', 'order', 'role', 'grant', 'public', 'default']);
+
 /** `schema.table`, each part quoted. */
 export function qualified(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;

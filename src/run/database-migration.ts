@@ -102,9 +102,12 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
     return { dbname, status: state };
   }
   const error = describeError(outcome.error);
-  await query(targetCluster, redactor, 'internal', 'Recording the failure', (sql) =>
-    recordState(sql, dbname, { status: 'failed', error, errorKind: outcome.error.kind }),
-  );
+  await query(targetCluster, redactor, 'internal', 'Recording the failure', async (sql) => {
+    // A database that failed before its start was recorded (creating it, say) is failed all the same, not pending.
+    if (!(await recordState(sql, dbname, { status: 'failed', error, errorKind: outcome.error.kind }))) {
+      await recordRefusal(sql, dbname, work.method, error, outcome.error.kind);
+    }
+  });
   emit({ type: 'database:done', dbname, method: work.method, status: 'failed', error, durationMs: Date.now() - started });
   return { dbname, status: 'failed', error: outcome.error };
 }

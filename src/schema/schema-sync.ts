@@ -10,7 +10,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { isConnectionLoss, query, toCause, type Connection } from '../pg/connect.js';
-import { quoteIdent } from '../pg/identifiers.js';
+import { readableIdent } from '../pg/identifiers.js';
 import type { DatabaseInfo } from '../pg/queries/databases.js';
 import { runTool, type PgTools } from '../pg/tools.js';
 import type { ConnectionConfig } from '../options.js';
@@ -93,7 +93,7 @@ export class SchemaSync {
       .andThen(({ plan, refused }) =>
         this.#missingRoles(sourceCluster, targetCluster).map((roles) => ({ plan, refused, ...roles })),
       )
-      .map(({ plan, refused, missing, unreachable, loginRoles }) => {
+      .map(({ plan, refused, missing, unreachable, loginRoles, superusers }) => {
         const { emit } = this.#context;
         const created = plan.created.filter((name) => !missing.includes(name));
         emit({
@@ -109,7 +109,7 @@ export class SchemaSync {
             type: 'warning',
             dbname: null,
             message: `Login roles created without a password (the source user may not read them): ${withoutPassword.join(', ')}`,
-            hint: `Set each one on the destination: ${withoutPassword.map((name) => `ALTER ROLE ${quoteIdent(name)} PASSWORD '…';`).join(' ')}`,
+            hint: `Set each one on the destination: ${withoutPassword.map((name) => `ALTER ROLE ${readableIdent(name)} PASSWORD '…';`).join(' ')}`,
           });
         }
         if (missing.length > 0) {
@@ -120,11 +120,16 @@ export class SchemaSync {
             hint: 'Create these roles on the destination first if ownership and privileges must be kept.',
           });
         } else if (unreachable.length > 0) {
+          const user = this.#context.target.username;
+          const grantable = unreachable.filter((name) => !superusers.includes(name));
           emit({
             type: 'warning',
             dbname: null,
-            message: `${this.#context.target.username} is not a superuser nor a member of ${unreachable.join(', ')} on the destination, so it cannot give them ownership: objects are restored owned by ${this.#context.target.username}, without their grants.`,
-            hint: `To keep owners and grants, run as a superuser of the destination: ${unreachable.map((name) => `GRANT ${quoteIdent(name)} TO ${quoteIdent(this.#context.target.username)};`).join(' ')}`,
+            message: `${user} is not a superuser on the destination and may not act as ${unreachable.join(', ')}, so it cannot give them ownership: objects are restored owned by ${user}, without their grants.`,
+            hint:
+              grantable.length > 0 && grantable.length === unreachable.length
+                ? `To keep owners and grants, run as a superuser of the destination: ${grantable.map((name) => `GRANT ${readableIdent(name)} TO ${readableIdent(user)};`).join(' ')}`
+                : 'Objects owned by a superuser can keep their owner only when the destination user is a superuser; reassign them on the source (REASSIGN OWNED) if that matters.',
           });
         }
         return { created, existing: plan.existing, skipped: plan.skipped, missing, unreachable, withoutPassword };
@@ -143,7 +148,7 @@ export class SchemaSync {
           const stripped = withoutSuperuserAttributes(sql);
           if (stripped) ({ sql, dropped } = stripped);
         }
-        const role = quoteIdent(statement.role);
+        const role = readableIdent(statement.role);
         if (dropped.length > 0) {
           refused.push({
             message: `Role ${statement.role}: ${dropped.join(', ')} not granted, which only a superuser may do on the destination`,
@@ -175,19 +180,23 @@ export class SchemaSync {
    * destination user cannot give ownership to (it is not a superuser nor
    * their member); and the source's login roles.
    */
-  #missingRoles(sourceCluster: Connection, targetCluster: Connection): ResultAsync<{ missing: string[]; unreachable: string[]; loginRoles: string[] }, MigrationError> {
+  #missingRoles(
+    sourceCluster: Connection,
+    targetCluster: Connection,
+  ): ResultAsync<{ missing: string[]; unreachable: string[]; loginRoles: string[]; superusers: string[] }, MigrationError> {
     return query(targetCluster, this.#context.redactor, 'schema', 'Comparing roles', async () => {
-      const sourceRoles = await sourceCluster.sql<{ name: string; login: boolean }[]>`
-        select rolname as name, rolcanlogin as login from pg_roles where rolname !~ '^pg_' order by 1`;
+      const sourceRoles = await sourceCluster.sql<{ name: string; login: boolean; superuser: boolean }[]>`
+        select rolname as name, rolcanlogin as login, rolsuper as superuser from pg_roles where rolname !~ '^pg_' order by 1`;
       const names = sourceRoles.map((r) => r.name);
       const targetRoles = await targetCluster.sql<{ name: string; reachable: boolean }[]>`
-        select rolname as name, pg_has_role(current_user, oid, 'member') as reachable
+        select rolname as name, pg_has_role(current_user, oid, case when current_setting('server_version_num')::int >= 160000 then 'SET' else 'MEMBER' end) as reachable
         from pg_roles where rolname = any(${targetCluster.sql.array(names)}::text[])`;
       const present = new Map(targetRoles.map((r) => [r.name, r.reachable]));
       return {
         missing: names.filter((name) => !present.has(name)),
         unreachable: names.filter((name) => present.get(name) === false),
         loginRoles: sourceRoles.filter((r) => r.login).map((r) => r.name),
+        superusers: sourceRoles.filter((r) => r.superuser).map((r) => r.name),
       };
     });
   }
@@ -196,7 +205,8 @@ export class SchemaSync {
   createDatabase(targetCluster: Connection, info: DatabaseInfo): ResultAsync<number, MigrationError> {
     const { redactor, emit } = this.#context;
     return query(targetCluster, redactor, 'schema', `Creating database "${info.name}"`, async (sql) => {
-      const owner = await sql`select 1 from pg_roles where rolname = ${info.owner}`;
+      // Only a role the destination user may act as (SET ROLE, on 16+) can be given the database.
+      const owner = await sql`select 1 from pg_roles where rolname = ${info.owner} and pg_has_role(current_user, oid, case when current_setting('server_version_num')::int >= 160000 then 'SET' else 'MEMBER' end)`;
       return createDatabase(sql, info, owner.length > 0);
     }).map((oid) => {
       emit({ type: 'schema', step: 'database', dbname: info.name, detail: `created (${info.encoding}, ${info.collate})` });

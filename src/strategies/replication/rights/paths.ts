@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { quoteIdent } from '../../../pg/identifiers.js';
+import { readableIdent } from '../../../pg/identifiers.js';
 import { EXTRAS_EXTENSION, type DatabaseRights, type ExtrasAvailability } from '../../../pg/queries/publishing-rights.js';
 import type { RoleRights } from '../../../pg/queries/role-rights.js';
 
@@ -49,8 +49,8 @@ export interface SourceSide {
 }
 
 export function chooseSourcePath({ dbname, rights, database, rds }: SourceSide): PathChoice<SourcePath> {
-  const user = quoteIdent(rights.username);
-  const db = quoteIdent(dbname);
+  const user = readableIdent(rights.username);
+  const db = readableIdent(dbname);
   if (rights.superuser) return { ok: true, path: 'superuser', detail: `${rights.username} is a superuser on the source` };
   if (!rights.replication) {
     return {
@@ -68,19 +68,20 @@ export function chooseSourcePath({ dbname, rights, database, rds }: SourceSide):
   }
   const reasons: string[] = [];
   const fixes: string[] = [];
+  const grantCreate = database.mayCreate ? '' : ` GRANT CREATE ON DATABASE ${db} TO ${user};`;
+  if (!database.mayCreate) reasons.push(`may not create a publication in "${dbname}" (no CREATE on the database)`);
   if (database.tablesNotOwned.count > 0) {
     reasons.push(`does not own ${describe(database.tablesNotOwned)}`);
     fixes.push(`CREATE EXTENSION ${EXTRAS_EXTENSION} CASCADE; in "${dbname}" on the source (as its owner)`);
-    fixes.push(`or ${database.tablesNotOwned.names.map((t) => `ALTER TABLE ${t} OWNER TO ${user};`).join(' ')}${database.tablesNotOwned.count > database.tablesNotOwned.names.length ? ' …' : ''}`);
-  }
-  if (!database.mayCreate) {
-    reasons.push(`may not create a publication in "${dbname}" (no CREATE on the database)`);
-    fixes.push(`GRANT CREATE ON DATABASE ${db} TO ${user};`);
+    const more = database.tablesNotOwned.count > database.tablesNotOwned.names.length ? ' …' : '';
+    fixes.push(`${database.tablesNotOwned.names.map((t) => `ALTER TABLE ${t} OWNER TO ${user};`).join(' ')}${more}${grantCreate}`);
+  } else if (grantCreate) {
+    fixes.push(grantCreate.trim());
   }
   if (database.extras && !database.owner) reasons.push(`does not own "${dbname}", so it may not use ${EXTRAS_EXTENSION} there`);
   if (database.extras && database.tablesUnreadable.count > 0) reasons.push(`cannot read ${describe(database.tablesUnreadable)}`);
-  fixes.push(rds ? 'or connect as a member of rds_superuser' : 'or connect to the source as a superuser');
-  return { ok: false, missing: `${rights.username} ${reasons.join(', and ')}`, fix: fixes.join('; ') };
+  fixes.push(rds ? 'connect as a member of rds_superuser' : 'connect to the source as a superuser');
+  return { ok: false, missing: `${rights.username} ${reasons.join(', and ')}`, fix: alternatives(fixes) };
 }
 
 export interface TargetSide {
@@ -93,7 +94,7 @@ export interface TargetSide {
 }
 
 export function chooseTargetPath({ dbname, rights, major, database, extras }: TargetSide): PathChoice<TargetPath> {
-  const user = quoteIdent(rights.username);
+  const user = readableIdent(rights.username);
   if (rights.superuser) return { ok: true, path: 'superuser', detail: `${rights.username} is a superuser on the destination` };
   // A database the migration creates is its own; an existing one must be the role's to install or use the extension.
   const owner = database === null ? rights.createdb : database.owner;
@@ -114,14 +115,19 @@ export function chooseTargetPath({ dbname, rights, major, database, extras }: Ta
   else if (!installable) fixes.push(`CREATE EXTENSION ${EXTRAS_EXTENSION} CASCADE; in "${dbname}" on the destination (as a superuser: it is not trusted on PostgreSQL ${major})`);
   if (major >= 16) {
     if (!rights.createSubscription) fixes.push(`GRANT pg_create_subscription TO ${user};`);
-    if (!mayCreate) fixes.push(`GRANT CREATE ON DATABASE ${quoteIdent(dbname)} TO ${user};`);
+    if (!mayCreate) fixes.push(`GRANT CREATE ON DATABASE ${readableIdent(dbname)} TO ${user};`);
   }
-  fixes.push('or connect to the destination as a superuser');
+  fixes.push('connect to the destination as a superuser');
   return {
     ok: false,
     missing: `${rights.username} is not a superuser on the destination, ${EXTRAS_EXTENSION} is not usable in "${dbname}"${major >= 16 ? ', and it may not subscribe through pg_create_subscription' : ''}`,
-    fix: fixes.join('; or '),
+    fix: alternatives(fixes),
   };
+}
+
+/** Ways to open a path, each sufficient: "One of: a | b | c". */
+function alternatives(fixes: readonly string[]): string {
+  return fixes.length === 1 ? (fixes[0] as string) : `Any one of: ${fixes.map((f, i) => `(${i + 1}) ${f}`).join(' ')}`;
 }
 
 function describe(sample: { count: number; names: readonly string[] }): string {
