@@ -84,6 +84,12 @@ export interface MigratorOptions {
    */
   readonly allowNonEmptyTarget?: boolean;
   /**
+   * Migrate to a destination of an older PostgreSQL major than the source
+   * (default `false`: refused). The schema dump of the newer server may hold
+   * what the older cannot restore; that then fails per database, reported.
+   */
+  readonly allowOlderTarget?: boolean;
+  /**
    * Replication whose lag passes this many bytes is reported failed
    * (a positive integer; default 1 GiB = 1073741824).
    */
@@ -122,6 +128,7 @@ export interface NormalizedOptions {
   readonly syncTimeoutMs: number;
   readonly pollIntervalMs: number;
   readonly allowNonEmptyTarget: boolean;
+  readonly allowOlderTarget: boolean;
   readonly maxLagBytes: number;
   readonly stopTimeoutMs: number;
 }
@@ -141,6 +148,7 @@ const OPTION_KEYS: readonly (keyof MigratorOptions)[] = [
   'syncTimeoutMs',
   'pollIntervalMs',
   'allowNonEmptyTarget',
+  'allowOlderTarget',
   'maxLagBytes',
   'stopTimeoutMs',
 ];
@@ -223,6 +231,7 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
   const syncTimeoutMs = readNumber(read('syncTimeoutMs'), 'options.syncTimeoutMs', {}, issues);
   const pollIntervalMs = readNumber(read('pollIntervalMs'), 'options.pollIntervalMs', { max: MAX_TIMER_MS }, issues);
   const allowNonEmptyTarget = readBoolean(read('allowNonEmptyTarget'), 'options.allowNonEmptyTarget', issues);
+  const allowOlderTarget = readBoolean(read('allowOlderTarget'), 'options.allowOlderTarget', issues);
   const maxLagBytes = readNumber(read('maxLagBytes'), 'options.maxLagBytes', { integer: true }, issues);
   const stopTimeoutMs = readNumber(read('stopTimeoutMs'), 'options.stopTimeoutMs', { max: MAX_TIMER_MS }, issues);
 
@@ -243,6 +252,7 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
     syncTimeoutMs: syncTimeoutMs ?? SIX_HOURS,
     pollIntervalMs: pollIntervalMs ?? 500,
     allowNonEmptyTarget: allowNonEmptyTarget ?? false,
+    allowOlderTarget: allowOlderTarget ?? false,
     maxLagBytes: maxLagBytes ?? ONE_GIB,
     stopTimeoutMs: stopTimeoutMs ?? FIVE_MINUTES,
   });

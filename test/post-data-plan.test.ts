@@ -219,7 +219,7 @@ describe('post-data plan', () => {
   });
 
   it('is planned once per database schema, and run with the migration\'s owner handling', async () => {
-    const schemaSync = new SchemaSync({ tools, source: sourceConfig, target: targetConfig, redactor, emit: () => undefined, jobs: 2 });
+    const schemaSync = new SchemaSync({ tools, source: sourceConfig, target: targetConfig, redactor, emit: () => undefined, jobs: 2, leaveOutExtensions: [] });
     await target.exec('create database postdata');
     const connection = (await openConnection(targetConfig, 'target', 'postdata', redactor))._unsafeUnwrap();
     connections.push(connection);

@@ -7,6 +7,7 @@
 import type { MigrationError } from '../errors.js';
 import type { MethodOption } from '../options.js';
 import type { DatabaseInfo } from '../pg/queries/databases.js';
+import type { AvailableExtension, InstalledExtension } from '../pg/queries/extensions.js';
 import type { ManagedService } from '../pg/queries/managed-service.js';
 import type { DatabaseRights, ExtrasAvailability } from '../pg/queries/publishing-rights.js';
 import type { ReplicationUsage } from '../pg/queries/replication-usage.js';
@@ -26,13 +27,13 @@ export interface ClusterFacts {
 }
 
 export interface TargetFacts extends ClusterFacts {
-  readonly availableExtensions: readonly string[];
+  readonly availableExtensions: readonly AvailableExtension[];
   readonly extras: ExtrasAvailability;
 }
 
 export interface DatabaseFacts {
   readonly info: DatabaseInfo;
-  readonly extensions: readonly string[];
+  readonly extensions: readonly InstalledExtension[];
   readonly tablesWithoutIdentity: readonly string[];
   readonly unloggedTables: readonly string[];
   readonly largeObjects: number;
@@ -50,6 +51,10 @@ export interface PreflightFacts {
   readonly method: MethodOption;
   /** The caller lets the migration fill destination databases that hold objects. */
   readonly allowNonEmptyTarget: boolean;
+  /** The caller accepts a destination of an older major than the source. */
+  readonly allowOlderTarget: boolean;
+  /** Extensions the caller does not need on the destination. */
+  readonly excludeExtensions: readonly string[];
   readonly source: ClusterFacts;
   readonly target: TargetFacts;
   readonly tools: PgTools | MigrationError;

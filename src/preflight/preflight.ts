@@ -81,7 +81,7 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
     .andThen((sourceFacts) =>
       cluster(target).andThen((targetFacts) =>
         query(target, redactor, 'preflight', 'Listing extensions', async (sql) => ({
-          available: await availableExtensions(sql),
+          available: await availableExtensions(sql, targetFacts.settings.major),
           extras: await extrasAvailability(sql, targetFacts.settings.major),
         })).map(({ available, extras }) => ({
           sourceFacts,
@@ -96,6 +96,8 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
           (databases): PreflightFacts => ({
             method: options.method,
             allowNonEmptyTarget: options.allowNonEmptyTarget,
+            excludeExtensions: options.excludeExtensions,
+            allowOlderTarget: options.allowOlderTarget,
             source: sourceFacts,
             target: targetFacts,
             tools: input.tools,

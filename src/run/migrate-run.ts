@@ -14,6 +14,7 @@ import { decisionFor } from '../preflight/decision.js';
 import type { PreflightReport } from '../preflight/report.js';
 import { sweepStaleTempDirs } from '../pg/temp-dirs.js';
 import { SchemaSync } from '../schema/schema-sync.js';
+import { extensionsLeftOut } from '../schema/replication-plumbing.js';
 import { forEachLimited } from '../util/for-each-limited.js';
 import type { RunContext } from './context.js';
 import { migrateDatabase, refuseDatabase, type DatabaseWork } from './database-migration.js';
@@ -50,6 +51,7 @@ export function runMigration(context: RunContext, target: Connection): ResultAsy
       redactor: context.redactor,
       emit: context.emit,
       jobs: context.options.jobs,
+      leaveOutExtensions: extensionsLeftOut(context.options.excludeExtensions),
     });
     const roles = yield* schemaSync.copyRoles(source, target, {
       sourceSuperuser: facts.source.rights.superuser,

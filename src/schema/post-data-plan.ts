@@ -16,13 +16,12 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { messageOf } from '../pg/connect.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
+import { readArchive } from './read-archive.js';
 import { outsideQuotes, parseRestoreScript, type ScriptItem } from './restore-script.js';
 import type { SchemaDump } from './schema-dump.js';
 import { readIdentifier } from './sql-statements.js';
@@ -101,7 +100,7 @@ export interface PostDataPlan {
  */
 export function planPostData(tools: PgTools, dump: SchemaDump, redactor: Redactor): ResultAsync<PostDataPlan, MigrationError> {
   const script = (args: readonly string[]): ResultAsync<string, MigrationError> =>
-    ResultAsync.fromPromise(restoreScript(tools, [...args, '--verbose', '--file=-', dump.file]), (error) =>
+    ResultAsync.fromPromise(readArchive(tools, [...args, '--verbose', '--file=-', dump.file]), (error) =>
       migrationError('schema', `Reading the schema dump failed: ${redactor.scrub(messageOf(error))}`, {
         hint: 'pg_restore could not read the dump it was given; check the temporary directory and the client tools.',
       }),
@@ -273,22 +272,4 @@ function tableOf(item: ScriptItem): TableItem | undefined {
   const name = readIdentifier(schema.rest.slice(1));
   if (!name) return undefined;
   return { schema: schema.name, name: name.name, partitioned: /\)\nPARTITION BY /.test(outsideQuotes(create)) };
-}
-
-/** Runs pg_restore on a dump file, without any connection, and returns what it writes. */
-function restoreScript(tools: PgTools, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PG')) env[key] = value;
-    const child = spawn(join(tools.binDir, 'pg_restore'), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const errOut: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => errOut.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(new Error(`pg_restore exited with ${code}: ${Buffer.concat(errOut).toString('utf8').trim().split('\n').slice(-5).join('\n')}`));
-    });
-  });
 }

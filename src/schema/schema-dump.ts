@@ -5,8 +5,8 @@
  * Publications and subscriptions are never copied: the migration makes its
  * own, and a copied subscription would start replicating from somewhere else.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { conninfoValue } from '../pg/identifiers.js';
@@ -14,6 +14,7 @@ import { makeTempDir } from '../pg/temp-dirs.js';
 import { runTool, type PgTools, type ToolTarget } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import { messageOf } from '../pg/connect.js';
+import { readArchive } from './read-archive.js';
 
 export interface SchemaDump {
   readonly file: string;
@@ -47,6 +48,8 @@ export interface RestoreOptions {
   /** Leave ownership and privileges to the destination user: some owning roles are missing there. */
   readonly noOwner: boolean;
   readonly jobs: number;
+  /** Extensions not to create (with their comments). */
+  readonly leaveOutExtensions?: readonly string[];
 }
 
 /** Restores one section; any failing statement fails the restore (`--exit-on-error`). */
@@ -62,6 +65,34 @@ export function restoreSection(
   // Parallel restore runs each item in its own transaction; pre-data is a dependency chain anyway.
   if (options.section === 'post-data' && options.jobs > 1) args.push(`--jobs=${options.jobs}`);
   else args.push('--single-transaction');
-  args.push(dump.file);
-  return runTool(tools, 'pg_restore', args, target, redactor).andThen(() => okAsync(undefined));
+  const leaveOut = options.leaveOutExtensions ?? [];
+  const listed = leaveOut.length === 0 ? okAsync<string | null, MigrationError>(null) : listWithout(tools, dump, leaveOut);
+  return listed.andThen((list) =>
+    runTool(tools, 'pg_restore', [...args, ...(list ? [`--use-list=${list}`] : []), dump.file], target, redactor).andThen(() => okAsync(undefined)),
+  );
+}
+
+/**
+ * The archive's table of contents without the given extensions and their
+ * comments, written next to the dump for `--use-list`; `null` when the
+ * archive has none of them.
+ */
+function listWithout(tools: PgTools, dump: SchemaDump, extensions: readonly string[]): ResultAsync<string | null, MigrationError> {
+  return ResultAsync.fromPromise(
+    (async () => {
+      const listing = await readArchive(tools, ['--list', dump.file]);
+      const names = new Set(extensions);
+      // `id; catalog oid EXTENSION - name owner` and `id; 0 0 COMMENT - EXTENSION name owner`.
+      const leftOut = (line: string): boolean => {
+        const entry = /^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )(\S+)/.exec(line);
+        return entry !== null && names.has(entry[1] as string);
+      };
+      const lines = listing.split('\n');
+      if (!lines.some(leftOut)) return null;
+      const file = join(dirname(dump.file), 'restore.list');
+      await writeFile(file, lines.filter((line) => !leftOut(line)).join('\n'), { mode: 0o600 });
+      return file;
+    })(),
+    (error) => migrationError('tool', `Reading the schema dump's contents failed: ${messageOf(error)}`),
+  );
 }

@@ -29,6 +29,8 @@ export interface SchemaSyncContext {
   readonly emit: Emit;
   /** Parallel jobs for post-data (index builds). */
   readonly jobs: number;
+  /** Extensions never created on the destination: replication plumbing and what the caller excluded. */
+  readonly leaveOutExtensions: readonly string[];
 }
 
 /** The outcome of the role copy. */
@@ -221,7 +223,7 @@ export class SchemaSync {
     const targetTool = { config: target, side: 'target' as const, database: dbname };
     return dumpSchema(tools, sourceTool, redactor).map((dump: SchemaDump): DatabaseSchema => {
       const applyPreData = (): ResultAsync<void, MigrationError> =>
-        restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs }, redactor)
+        restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs, leaveOutExtensions: this.#context.leaveOutExtensions }, redactor)
           .mapErr((error) =>
             migrationError('schema', `Restoring the pre-data schema of "${dbname}" failed: ${error.message}`, {
               side: 'target',

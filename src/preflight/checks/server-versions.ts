@@ -1,7 +1,10 @@
 import type { Check, Finding } from '../facts.js';
 
-/** The destination must be the same major or newer; replication needs a source of 10 or later. */
-export const serverVersions: Check = ({ source, target }) => {
+/**
+ * The destination must be the same major or newer, unless the caller allows
+ * an older one; replication needs a source of 10 or later.
+ */
+export const serverVersions: Check = ({ source, target, allowOlderTarget }) => {
   const versions = `source ${source.settings.version}, destination ${target.settings.version}`;
   const findings: Finding[] = [
     target.settings.major >= source.settings.major
@@ -9,10 +12,12 @@ export const serverVersions: Check = ({ source, target }) => {
       : {
           id: 'server-versions',
           ok: false,
-          blocks: 'migration' as const,
+          ...(allowOlderTarget ? {} : { blocks: 'migration' as const }),
           side: 'target' as const,
-          message: `The destination (${target.settings.major}) is older than the source (${source.settings.major}): ${versions}`,
-          hint: 'Migrate to a destination of the same PostgreSQL major or newer.',
+          message: `The destination (${target.settings.major}) is older than the source (${source.settings.major}): ${versions}${allowOlderTarget ? '; allowed by allowOlderTarget' : ''}`,
+          hint: allowOlderTarget
+            ? 'Objects the older server does not know fail to restore, and their database with them; check the report.'
+            : 'Migrate to a destination of the same PostgreSQL major or newer, or pass allowOlderTarget: true to try anyway.',
         },
   ];
   if (source.settings.major < 10) {
