@@ -93,6 +93,11 @@ describe('replication without superuser: a table owner publishing to a PostgreSQ
       return row?.n === 1;
     });
     const reader = new Migrator(options);
+    // A table the owner creates now is in no publication listing tables by name: reported, never silently left behind.
+    await source.exec('set role app; create table returns (id int primary key);', 'shop');
+    const missed = (await reader.status())._unsafeUnwrap().databases.find((d) => d.dbname === 'shop');
+    expect(missed).toMatchObject({ status: 'failed', error: expect.stringContaining('not replicated: public.returns') });
+    await source.exec('drop table returns', 'shop');
     const status = (await reader.status())._unsafeUnwrap();
     expect(status.databases.map((d) => [d.dbname, d.method, d.status]).sort()).toEqual([
       ['ledger', 'pg_dump', 'done'],

@@ -15,6 +15,7 @@ import { subscriptionErrors } from '../../pg/queries/subscription-errors.js';
 import { lastApplyError, type ApplyErrorEntry } from './apply-error-log.js';
 import { waitForCatchUp } from './catch-up.js';
 import { lsnReached } from './lsn.js';
+import { publishableTables } from './rights/table-owner.js';
 
 export interface ReplicationProblem {
   readonly message: string;
@@ -89,7 +90,39 @@ export async function checkReplicationHealth(source: Sql, target: Sql, name: str
     }
   }
   if (slot.lagBytes !== null && slot.lagBytes > options.maxLagBytes) return report(tooFarBehind(name, slot.lagBytes, options.maxLagBytes));
+  const unsubscribed = await tablesNotSubscribed(source, target, subscription.oid);
+  if (unsubscribed.length > 0) return report(tablesLeftOut(name, unsubscribed));
   return report(null);
+}
+
+/**
+ * Source tables the subscription does not carry: created on the source
+ * after the replication started. A publication listing tables by name never
+ * gains them, and one for all tables carries their changes to a subscription
+ * that ignores tables it was not refreshed with: either way their rows stay
+ * behind, without any error.
+ */
+async function tablesNotSubscribed(source: Sql, target: Sql, subscriptionOid: number): Promise<string[]> {
+  const [published, subscribed] = await Promise.all([
+    publishableTables(source),
+    target<{ name: string }[]>`
+      select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name
+      from pg_subscription_rel r join pg_class c on c.oid = r.srrelid join pg_namespace n on n.oid = c.relnamespace
+      where r.srsubid = ${subscriptionOid}`,
+  ]);
+  const carried = new Set(subscribed.map((r) => r.name));
+  return published.filter((name) => !carried.has(name));
+}
+
+function tablesLeftOut(name: string, tables: readonly string[]): ReplicationProblem {
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ` and ${tables.length - 5} more` : '');
+  return {
+    message: `Tables created on the source after the replication started are not replicated: ${shown}`,
+    hint:
+      `Create them on the destination (pg_dump --schema-only --table=...), add them to the publication ${name} if it lists its tables ` +
+      `(ALTER PUBLICATION ${quoteIdent(name)} ADD TABLE ...), then ALTER SUBSCRIPTION ${quoteIdent(name)} REFRESH PUBLICATION WITH (copy_data = true) ` +
+      "on the destination; or stop this database's migration and migrate it again.",
+  };
 }
 
 /**
