@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ReplicationPaths } from './strategies/replication/rights/paths.js';
 import type { MigrationErrorKind } from './errors.js';
 
 /** How a database's data moved: the service's names. */
@@ -37,6 +38,8 @@ export interface DatabaseStatus {
   readonly errorKind?: MigrationErrorKind | null;
   /** For a replicated database, its lag when status was read. */
   readonly lag?: ReplicationLag;
+  /** For a replicated database, the rights it publishes and subscribes by (see the preflight report). */
+  readonly rights?: ReplicationPaths | null;
   /** Why replication was not used, when the method fell back to pg_dump. */
   readonly fallbackReasons: readonly string[];
   readonly startedAt: string | null;

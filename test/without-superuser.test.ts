@@ -103,6 +103,7 @@ describe('replication without superuser: a table owner publishing to a PostgreSQ
       ['ledger', 'pg_dump', 'done'],
       ['shop', 'replication', 'syncing'],
     ]);
+    expect(status.databases.find((d) => d.dbname === 'shop')?.rights).toEqual({ source: 'table-owner', target: 'pg_create_subscription' });
     const stopped = await reader.stop();
     await reader.close();
     expect(stopped.isOk(), JSON.stringify(stopped)).toBe(true);

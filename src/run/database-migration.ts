@@ -96,8 +96,8 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
   );
 
   if (outcome.isOk()) {
-    const { state, applyErrorsBaseline } = outcome.value;
-    await record({ status: state, applyErrorsBaseline });
+    const { state, applyErrorsBaseline, rights } = outcome.value;
+    await record({ status: state, applyErrorsBaseline, ...(rights ? { rights } : {}) });
     emit({ type: 'database:done', dbname, method: work.method, status: state, error: null, durationMs: Date.now() - started });
     return { dbname, status: state };
   }

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import type { Sql } from 'postgres';
+import type { ReplicationPaths } from '../strategies/replication/rights/paths.js';
+import type { JSONValue, Sql } from 'postgres';
 import type { MigrationErrorKind } from '../errors.js';
 import type { DatabaseMethod } from '../status.js';
 import { statesLeadingTo, type RecordedState } from './lifecycle.js';
@@ -41,6 +42,8 @@ export interface DatabaseRecord {
   readonly createdDatabase: boolean;
   /** Apply and sync errors the subscription had when it became `syncing`; errors beyond it are news. */
   readonly applyErrorsBaseline: number;
+  /** The rights a replicated database publishes and subscribes by, once it reached `syncing`. */
+  readonly rights: ReplicationPaths | null;
   readonly startedAt: string | null;
   readonly updatedAt: string | null;
 }
@@ -66,7 +69,8 @@ export async function ensureStateTable(sql: Sql): Promise<void> {
       add column if not exists source_system_id text,
       add column if not exists source_database_oid bigint,
       add column if not exists target_database_oid bigint,
-      add column if not exists apply_errors_baseline bigint not null default 0`).simple();
+      add column if not exists apply_errors_baseline bigint not null default 0,
+      add column if not exists replication_rights jsonb`).simple();
 }
 
 interface Row {
@@ -81,6 +85,7 @@ interface Row {
   source_database_oid: string | null;
   target_database_oid: string | null;
   apply_errors_baseline: string | null;
+  replication_rights?: ReplicationPaths | null;
   started_at: Date;
   updated_at: Date;
 }
@@ -106,6 +111,7 @@ export async function readStates(sql: Sql): Promise<DatabaseRecord[]> {
     // An older record never said which database it created: without that proof nothing is dropped.
     createdDatabase: r.created_database && r.target_database_oid !== null && r.target_database_oid !== undefined,
     applyErrorsBaseline: Number(r.apply_errors_baseline ?? 0),
+    rights: r.replication_rights ?? null,
     startedAt: new Date(r.started_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
   }));
@@ -147,6 +153,8 @@ export interface StateChange {
   readonly error?: string | null;
   readonly errorKind?: MigrationErrorKind | null;
   readonly applyErrorsBaseline?: number;
+  /** Kept as it was when left out. */
+  readonly rights?: ReplicationPaths;
 }
 
 /**
@@ -159,6 +167,7 @@ export async function recordState(sql: Sql, dbname: string, change: StateChange)
     update ${sql(STATE_SCHEMA)}.database_state
     set status = ${change.status}, error = ${change.error ?? null}, error_kind = ${change.errorKind ?? null},
         apply_errors_baseline = coalesce(${change.applyErrorsBaseline ?? null}::bigint, apply_errors_baseline),
+        replication_rights = coalesce(${change.rights ? sql.json(change.rights as unknown as JSONValue) : null}::jsonb, replication_rights),
         updated_at = now()
     where dbname = ${dbname} and status = any(${sql.array(from)}::text[])
     returning 1`;

@@ -49,8 +49,10 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     const name = replicationName(job.dbname);
     if (start.kind === 'resume') {
       // Only a subscription whose tables the server copied itself needs its rows counted; ours checked them before it existed.
-      return this.#step(job, 'Resuming', () => copiedBeforeSubscribing(job.target.sql, name)).andThen((rowsVerified) =>
-        this.#awaitSyncing(job, name, { rowsVerified }),
+      return this.#rightsOf(job, { install: false }).andThen((rights) =>
+        this.#step(job, 'Resuming', () => copiedBeforeSubscribing(job.target.sql, name))
+          .andThen((rowsVerified) => this.#awaitSyncing(job, name, { rowsVerified }))
+          .map((reached) => ({ ...reached, rights: rights.paths })),
       );
     }
     const { schema } = start;
@@ -60,9 +62,10 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       .andThen((rights) =>
         this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, rights, name))
           .andThen((held) => this.#copyUnder(job, schema, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
-          .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, rights, name))),
-      )
-      .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }));
+          .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, rights, name)))
+          .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }))
+          .map((reached) => ({ ...reached, rights: rights.paths })),
+      );
   }
 
   inspect(job: DatabaseJob, applyErrorsBaseline: number): ResultAsync<Inspection, MigrationError> {

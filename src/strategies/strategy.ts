@@ -15,6 +15,7 @@ import type { Redactor } from '../redact.js';
 import type { Budget } from '../util/budget.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
 import type { DatabaseMethod, ReplicationLag } from '../status.js';
+import type { ReplicationPaths } from './replication/rights/paths.js';
 
 /** What a strategy works with for one database. */
 export interface DatabaseJob {
@@ -48,6 +49,8 @@ export interface Reached {
   readonly state: ReachedState;
   /** Apply and sync errors the subscription had counted by then; errors beyond it are news. */
   readonly applyErrorsBaseline: number;
+  /** For a replication, the rights it publishes and subscribes by. */
+  readonly rights?: ReplicationPaths;
 }
 
 /** A look at a settled database: whether it still holds what its state claims. */
