@@ -10,7 +10,7 @@ export interface DatabasePaths {
 export function pathsOf(db: DatabaseFacts, facts: Pick<PreflightFacts, 'source' | 'target'>): DatabasePaths {
   const dbname = db.info.name;
   return {
-    source: chooseSourcePath({ dbname, rights: facts.source.rights, database: db.rights, rds: facts.source.managed === 'rds' }),
+    source: chooseSourcePath({ dbname, rights: facts.source.rights, database: db.rights, service: facts.source.managed }),
     target: chooseTargetPath({
       dbname,
       rights: facts.target.rights,

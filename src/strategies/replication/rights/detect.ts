@@ -18,7 +18,7 @@ export async function detectPaths(dbname: string, source: Sql, target: Sql): Pro
     target<{ num: string }[]>`select current_setting('server_version_num') as num`,
   ]);
   const major = Math.floor(Number(version[0]?.num) / 10000);
-  const sourcePath = chooseSourcePath({ dbname, rights: sourceRights, database: sourceDatabase, rds: service === 'rds' });
+  const sourcePath = chooseSourcePath({ dbname, rights: sourceRights, database: sourceDatabase, service });
   if (!sourcePath.ok) return sourcePath;
   const targetPath = chooseTargetPath({ dbname, rights: targetRights, major, database: targetDatabase, extras: await extrasAvailability(target, major) });
   if (!targetPath.ok) return targetPath;

@@ -10,6 +10,7 @@
  */
 import { readableIdent } from '../../../pg/identifiers.js';
 import { EXTRAS_EXTENSION, type DatabaseRights, type ExtrasAvailability } from '../../../pg/queries/publishing-rights.js';
+import type { ManagedService } from '../../../pg/queries/managed-service.js';
 import type { RoleRights } from '../../../pg/queries/role-rights.js';
 
 /**
@@ -44,13 +45,21 @@ export interface SourceSide {
   readonly dbname: string;
   readonly rights: RoleRights;
   readonly database: DatabaseRights;
-  /** The source is Amazon RDS or Aurora: hints name its parameter group and roles. */
-  readonly rds: boolean;
+  /** The managed service the source runs on, when its facts tell: hints are worded for it. */
+  readonly service: ManagedService | null;
 }
 
-export function chooseSourcePath({ dbname, rights, database, rds }: SourceSide): PathChoice<SourcePath> {
+export function chooseSourcePath({ dbname, rights, database, service }: SourceSide): PathChoice<SourcePath> {
   const user = readableIdent(rights.username);
   const db = readableIdent(dbname);
+  const rds = service === 'rds';
+  if (service === 'cloudsql') {
+    return {
+      ok: false,
+      missing: 'the source is Google Cloud SQL, which does not offer logical replication to this service',
+      fix: 'Cloud SQL databases are migrated by dump (method auto does so by itself).',
+    };
+  }
   if (rights.superuser) return { ok: true, path: 'superuser', detail: `${rights.username} is a superuser on the source` };
   if (!rights.replication) {
     return {
