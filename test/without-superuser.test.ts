@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Migrator, toServiceResponse } from '../src/index.js';
+import { Migrator, toServiceResponse, type PreflightReport } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { eventually, fingerprint } from './support/compare.js';
 import { recordEvents } from './support/events.js';
@@ -64,6 +64,31 @@ describe('replication without superuser: a table owner publishing to a PostgreSQ
     expect(ledgerSource?.hint).toContain('ALTER TABLE public.audit OWNER TO app;');
     expect(ledgerSource?.hint).toContain('CREATE EXTENSION datalakehouse_extras CASCADE;');
     expect(report.checks.find((c) => c.id === 'target-privileges' && c.database === 'shop')).toMatchObject({ status: 'pass' });
+  });
+
+  it('names, for each missing grant, the statement that fixes it', async () => {
+    await source.exec(`create role reader login password 'reader-secret'`);
+    await target.exec(`create role guest_admin login createdb password 'guest-secret'`);
+    const preflightAs = async (): Promise<PreflightReport> => {
+      const migrator = new Migrator({ ...options, source: uriAs(source, 'reader', 'reader-secret', 'postgres'), target: uriAs(target, 'guest_admin', 'guest-secret', 'defaultdb'), databases: ['shop'] });
+      const report = (await migrator.preflight())._unsafeUnwrap();
+      await migrator.close();
+      return report;
+    };
+    const hint = (report: PreflightReport, id: string): string => report.checks.find((c) => c.id === id && c.database === 'shop')?.hint ?? '';
+    const before = await preflightAs();
+    expect(hint(before, 'source-privileges')).toContain('ALTER ROLE reader REPLICATION;');
+    expect(hint(before, 'target-privileges')).toContain('GRANT pg_create_subscription TO guest_admin;');
+    expect(before.databases[0]).toMatchObject({ method: 'pg_dump', rights: null });
+
+    await source.exec('alter role reader replication');
+    await source.exec('revoke create on database shop from public');
+    const after = await preflightAs();
+    expect(hint(after, 'source-privileges')).toContain('ALTER TABLE public.customers OWNER TO reader;');
+    expect(hint(after, 'source-privileges')).toContain('GRANT CREATE ON DATABASE shop TO reader;');
+    expect(hint(after, 'source-privileges')).toContain('CREATE EXTENSION datalakehouse_extras CASCADE;');
+    await source.exec('drop role reader');
+    await target.exec('drop role guest_admin');
   });
 
   it('replicates one database and dumps the other, copying roles with warnings for what only a superuser may grant', async () => {
