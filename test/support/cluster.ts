@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres, { type Sql } from 'postgres';
 import { binariesFor, type Major } from './binaries.js';
+import { installExtrasExtension } from './extras-extension.js';
 
 export type { Major } from './binaries.js';
 export { binariesFor } from './binaries.js';
@@ -21,6 +22,8 @@ const run = promisify(execFile);
 
 export interface ClusterOptions {
   readonly major?: Major;
+  /** Installs the `datalakehouse_extras` extension's files into this major's server before it starts. */
+  readonly extras?: boolean;
   readonly walLevel?: 'logical' | 'replica';
   /** `on`: TLS offered with a self-signed certificate; `required`: plain TCP connections refused. */
   readonly tls?: 'off' | 'on' | 'required';
@@ -122,6 +125,7 @@ async function makeCertificate(dir: string): Promise<{ cert: string; key: string
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const major = options.major ?? 15;
   const bin = binariesFor(major);
+  if (options.extras) installExtrasExtension(major);
   const password = options.password ?? randomBytes(12).toString('hex');
   const tls = options.tls ?? 'off';
   mkdirSync(REGISTRY, { recursive: true });
