@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { cancelledError } from './util/cancellation.js';
 import { EventEmitter } from 'eventemitter3';
 import { err, errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from './errors.js';
@@ -36,6 +37,19 @@ export interface StopOptions {
   readonly force?: boolean;
   /** How long to wait for each replicated destination to catch up; default the `stopTimeoutMs` option. */
   readonly timeoutMs?: number;
+  /** Cancels the stop: nothing more is dropped once it fires, and the call ends with kind `cancelled`. */
+  readonly signal?: AbortSignal;
+}
+
+/** What every public method but `close()` takes. */
+export interface CallOptions {
+  /**
+   * Cancels the call. A cancelled `migrate()` ends its child processes and
+   * queries, removes what it created and had not finished (the replication
+   * objects on both clusters, the destination databases it created), releases
+   * the lock, and ends with kind `cancelled`; finished databases stay.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -73,8 +87,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * only when a cluster cannot be reached (kinds `connection`, `auth`, `tls`,
    * `database-missing`); problems found are checks in the report.
    */
-  preflight(): ResultAsync<PreflightReport, MigrationError> {
-    return this.#call((context) => runPreflight(context).map(({ report }) => report));
+  preflight(options: CallOptions = {}): ResultAsync<PreflightReport, MigrationError> {
+    return this.#call((context) => runPreflight(context).map(({ report }) => report), options.signal, 'preflight()');
   }
 
   /**
@@ -87,7 +101,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * Running it again never copies a database twice: finished ones are kept,
    * replicating ones resumed, unfinished ones this migration created redone.
    */
-  migrate(): ResultAsync<MigrationStatus, MigrationError> {
+  migrate(options: CallOptions = {}): ResultAsync<MigrationStatus, MigrationError> {
     if (this.#running) return errAsync(migrationError('busy', 'migrate() is already running on this Migrator'));
     return this.#call((context) => {
       this.#running = true;
@@ -97,7 +111,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         .andThen(() => readStatus(context, { live: false }))
         .andTee(() => (this.#running = false))
         .orTee(() => (this.#running = false));
-    });
+    }, options.signal, 'migrate()');
   }
 
   /**
@@ -106,8 +120,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * the `databases`/`ignoreDatabases` options, and lists the databases they
    * select that no run has started as `pending`.
    */
-  status(): ResultAsync<MigrationStatus, MigrationError> {
-    return this.#call((context) => readStatus(context, this.#running ? { live: true } : {}));
+  status(options: CallOptions = {}): ResultAsync<MigrationStatus, MigrationError> {
+    return this.#call((context) => readStatus(context, this.#running ? { live: true } : {}), options.signal, 'status()');
   }
 
   /**
@@ -131,7 +145,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         .of('target')
         .andThen((target) => withLock(context, target, () => runStop(context, target, { force: options.force === true, timeoutMs })))
         .andThen(() => readStatus(context, { live: false }));
-    });
+    }, options.signal, 'stop()');
   }
 
   /** Closes every connection. The Migrator cannot be used afterwards. */
@@ -146,17 +160,26 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * turns anything that escapes as a rejection into an `internal` error, so
    * no call ever rejects.
    */
-  #call<T>(run: (context: RunContext) => ResultAsync<T, MigrationError>): ResultAsync<T, MigrationError> {
+  #call<T>(run: (context: RunContext) => ResultAsync<T, MigrationError>, signal: AbortSignal | undefined, what: string): ResultAsync<T, MigrationError> {
     if (this.#closed) return errAsync(migrationError('options', 'This Migrator was closed', { hint: 'Create a new Migrator.' }));
-    const context = this.#context;
-    if ('kind' in context) return errAsync(context);
+    const shared = this.#context;
+    if ('kind' in shared) return errAsync(shared);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return errAsync(migrationError('options', `${what}: signal must be an AbortSignal`, { hint: 'Pass { signal: controller.signal } from an AbortController.' }));
+    }
+    if (signal?.aborted) return errAsync(cancelledError(what));
+    const context: RunContext = { ...shared, signal };
     let started: ResultAsync<T, MigrationError>;
     try {
       started = run(context);
     } catch (error) {
       return errAsync(this.#unexpected(error));
     }
-    return new ResultAsync(Promise.resolve(started).catch((error: unknown) => err(this.#unexpected(error))));
+    const settled = Promise.resolve(started)
+      .catch((error: unknown) => err<T, MigrationError>(this.#unexpected(error)))
+      // Whatever failed after the signal fired failed because of it.
+      .then((result) => (result.isErr() && signal?.aborted && result.error.kind !== 'cancelled' ? err<T, MigrationError>(cancelledError(what)) : result));
+    return new ResultAsync(settled);
   }
 
   #unexpected(error: unknown): MigrationError {

@@ -68,7 +68,7 @@ describe('replication without superuser: a table owner publishing to a PostgreSQ
 
   it('names, for each missing grant, the statement that fixes it', async () => {
     await source.exec(`create role reader login password 'reader-secret'`);
-    await target.exec(`create role guest_admin login createdb password 'guest-secret'`);
+    await target.exec(`create role guest_admin login password 'guest-secret'`);
     const preflightAs = async (): Promise<PreflightReport> => {
       const migrator = new Migrator({ ...options, source: uriAs(source, 'reader', 'reader-secret', 'postgres'), target: uriAs(target, 'guest_admin', 'guest-secret', 'defaultdb'), databases: ['shop'] });
       const report = (await migrator.preflight())._unsafeUnwrap();
@@ -119,7 +119,7 @@ describe('replication without superuser: a table owner publishing to a PostgreSQ
     });
     const reader = new Migrator(options);
     // A table the owner creates now is in no publication listing tables by name: reported, never silently left behind.
-    await source.exec('set role app; create table returns (id int primary key);', 'shop');
+    await source.exec('set role app; create table returns (id int primary key); reset role;', 'shop');
     const missed = (await reader.status())._unsafeUnwrap().databases.find((d) => d.dbname === 'shop');
     expect(missed).toMatchObject({ status: 'failed', error: expect.stringContaining('not replicated: public.returns') });
     await source.exec('drop table returns', 'shop');

@@ -43,6 +43,7 @@
  *
  * @module
  */
+import { cancelledError, throwIfCancelled } from '../util/cancellation.js';
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
@@ -91,6 +92,8 @@ export interface CopyRequest {
   readonly onTableCopied?: (table: TableInfo) => Promise<void>;
   /** Knobs for measurements and tests; the defaults are the measured best. */
   readonly tuning?: Partial<CopyTuning>;
+  /** Ends the copy when it fires: every session is dropped mid-statement and nothing more is counted. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface CopyTuning extends Omit<PlanOptions, 'canSplit'> {
@@ -121,6 +124,7 @@ export function copyDatabase(request: CopyRequest): ResultAsync<CopySummary, Mig
       step = now;
     }),
     (error) => {
+      if (request.signal?.aborted) return cancelledError(`Copying data of "${request.dbname}" while ${step}`, { database: request.dbname });
       const cause = toCause(error, request.redactor);
       if (isConnectionLoss(error)) {
         return connectionLost(`Copying data of "${request.dbname}" while ${step}`, cause, {
@@ -142,7 +146,13 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
   const snapshotId = request.snapshot ?? (exported?.id as string);
   const sessions = new WorkerSessions();
   let failed = false;
+  const dropAll = (): void => {
+    failed = true;
+    void sessions.closeAll(true);
+  };
+  request.signal?.addEventListener('abort', dropAll, { once: true });
   try {
+    throwIfCancelled(request.signal);
     setStep('listing tables');
     const first = await sessions.reader(request.source.sql, snapshotId).catch(from('source'));
     const [tables, layouts, version] = await Promise.all([
@@ -187,6 +197,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     failed = true;
     throw error;
   } finally {
+    request.signal?.removeEventListener('abort', dropAll);
     await exported?.release().catch(() => undefined);
     await sessions.closeAll(failed);
   }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { cancelledError } from '../util/cancellation.js';
 import { spawn, execFile } from 'node:child_process';
 import { access, constants, readdir, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -93,6 +94,8 @@ export interface ToolTarget {
   readonly config: ConnectionConfig;
   readonly side: Side;
   readonly database: string;
+  /** Ends the tool (SIGTERM) when it fires: the run is `cancelled`. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ToolRun {
@@ -113,13 +116,16 @@ export function runTool(
   redactor: Redactor,
   kind: 'schema' | 'tool' = 'schema',
 ): ResultAsync<ToolRun, MigrationError> {
-  return ResultAsync.fromPromise(withPassfile(target, (env) => spawnTool(join(tools.binDir, name), args, env)), (error) =>
-    migrationError(kind, `${name} could not run for ${target.side} database "${target.database}": ${redactor.scrub(messageOf(error))}`, {
-      side: target.side,
-      database: target.database,
-    }),
+  return ResultAsync.fromPromise(withPassfile(target, (env) => spawnTool(join(tools.binDir, name), args, env, target.signal)), (error) =>
+    target.signal?.aborted
+      ? cancelledError(`${name} for ${target.side} database "${target.database}"`, { database: target.database })
+      : migrationError(kind, `${name} could not run for ${target.side} database "${target.database}": ${redactor.scrub(messageOf(error))}`, {
+          side: target.side,
+          database: target.database,
+        }),
   ).andThen(({ code, stdout, stderr }) => {
     if (code === 0) return okAsync({ stdout, stderr: redactor.scrub(stderr) });
+    if (target.signal?.aborted) return errAsync(cancelledError(`${name} for ${target.side} database "${target.database}"`, { database: target.database }));
     const said = redactor.scrub(stderr.trim()).split('\n').slice(-15).join('\n');
     return errAsync(
       migrationError(kind, `${name} failed for ${target.side} database "${target.database}" (exit ${code}): ${said}`, {
@@ -170,9 +176,10 @@ function spawnTool(
   path: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
+  signal: AbortSignal | undefined,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
     const out: Buffer[] = [];
     const errOut: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));

@@ -10,6 +10,7 @@ import type { MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import type { NormalizedOptions } from '../options.js';
 import { closeConnection, openConnection } from '../pg/connect.js';
+import { cancelledError } from '../util/cancellation.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import type { DatabaseMethod } from '../status.js';
@@ -27,15 +28,17 @@ export interface RunContext {
   readonly tools: () => ResultAsync<PgTools, MigrationError>;
   /** The `jobs` slots every table copy of every database draws from. */
   readonly budget: Budget;
+  /** The caller's cancellation of this call. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Opens the source and destination pools of one database for `use`, and always closes them. */
 export function withJob<T>(
-  context: Pick<RunContext, 'options' | 'redactor' | 'emit' | 'budget'>,
+  context: Pick<RunContext, 'options' | 'redactor' | 'emit' | 'budget' | 'signal'>,
   dbname: string,
   use: (job: DatabaseJob) => ResultAsync<T, MigrationError>,
 ): ResultAsync<T, MigrationError> {
-  const { options, redactor, emit, budget } = context;
+  const { options, redactor, emit, budget, signal } = context;
   return openConnection(options.source, 'source', dbname, redactor, { max: options.jobs + 2 }).andThen((source) =>
     openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
       .orTee(() => closeConnection(source))
@@ -52,9 +55,19 @@ export function withJob<T>(
           pollIntervalMs: options.pollIntervalMs,
           syncTimeoutMs: options.syncTimeoutMs,
           maxLagBytes: options.maxLagBytes,
+          signal,
         };
         const close = (): Promise<unknown> => Promise.all([closeConnection(source), closeConnection(target)]);
-        return use(job).andTee(close).orTee(close);
+        // Cancelled, the database's sessions close at once: whatever statement or COPY they run ends with them.
+        const closeNow = (): void => void Promise.all([source.sql.end({ timeout: 0 }), target.sql.end({ timeout: 0 })]).catch(() => undefined);
+        signal?.addEventListener('abort', closeNow, { once: true });
+        const detach = (): void => signal?.removeEventListener('abort', closeNow);
+        return use(job)
+          .andTee(detach)
+          .orTee(detach)
+          .mapErr((error) => (signal?.aborted && error.kind !== 'cancelled' ? cancelledError(`Migrating "${dbname}"`, { database: dbname }) : error))
+          .andTee(close)
+          .orTee(close);
       }),
   );
 }

@@ -73,8 +73,11 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
     });
 
   const strategy = context.strategies[work.method];
-  const outcome = await prepareDestination(context, work).andThen((targetOid) =>
-    withJob(context, dbname, (job) => {
+  /** The destination database this call created, until it holds what it should. */
+  let created: number | undefined;
+  const outcome = await prepareDestination(context, work).andThen((targetOid) => {
+    if (work.decision.action === 'create' || work.decision.action === 'redo') created = targetOid;
+    return withJob(context, dbname, (job) => {
       const resumed = work.decision.action === 'resume';
       emit({ type: 'database:start', dbname, method: work.method, fallbackReasons: work.fallbackReasons, resumed });
       if (resumed) return record({ status: 'running' }).andThen(() => strategy.migrate(job, { kind: 'resume' }));
@@ -92,8 +95,8 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
           ),
         )
         .andThen(() => migrateFresh(context, job, strategy));
-    }),
-  );
+    });
+  });
 
   if (outcome.isOk()) {
     const { state, applyErrorsBaseline, rights } = outcome.value;
@@ -101,6 +104,7 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
     emit({ type: 'database:done', dbname, method: work.method, status: state, error: null, durationMs: Date.now() - started });
     return { dbname, status: state };
   }
+  if (context.signal?.aborted) await discardCancelled(context, work, created);
   const error = describeError(outcome.error);
   await query(targetCluster, redactor, 'internal', 'Recording the failure', async (sql) => {
     // A database that failed before its start was recorded (creating it, say) is failed all the same, not pending.
@@ -149,6 +153,24 @@ function prepareDestination(context: DatabaseMigrationContext, work: DatabaseWor
     case 'keep':
     case 'refuse':
       return errAsync(migrationError('internal', `"${info.name}" is not to be migrated (${decision.action})`, { database: info.name }));
+  }
+}
+
+/**
+ * Removes what a cancelled attempt left unfinished, on sessions of its own
+ * (the job's closed when the signal fired): the replication objects of a
+ * fresh attempt, on both clusters, and the destination database it created.
+ * A resumed replication was working before this call and is left as it is.
+ */
+async function discardCancelled(context: DatabaseMigrationContext, work: DatabaseWork, created: number | undefined): Promise<void> {
+  if (work.decision.action === 'resume') return;
+  const settled = { ...context, signal: undefined };
+  const dbname = work.info.name;
+  if (work.method === 'replication') {
+    await withJob(settled, dbname, (job) => context.strategies.replication.stop(job));
+  }
+  if (created !== undefined) {
+    await query(context.targetCluster, context.redactor, 'schema', `Dropping the unfinished "${dbname}"`, (sql) => dropOwnDatabase(sql, dbname, created as number));
   }
 }
 

@@ -15,6 +15,7 @@ import type { PreflightReport } from '../preflight/report.js';
 import { sweepStaleTempDirs } from '../pg/temp-dirs.js';
 import { SchemaSync } from '../schema/schema-sync.js';
 import { extensionsLeftOut } from '../schema/replication-plumbing.js';
+import { cancelledError } from '../util/cancellation.js';
 import { forEachLimited } from '../util/for-each-limited.js';
 import type { RunContext } from './context.js';
 import { migrateDatabase, refuseDatabase, type DatabaseWork } from './database-migration.js';
@@ -25,6 +26,7 @@ export function runMigration(context: RunContext, target: Connection): ResultAsy
     // A process that died mid-run could not remove its temporary files (its schema dump, its passfile).
     await sweepStaleTempDirs();
     const { report, facts } = yield* runPreflight(context);
+    if (context.signal?.aborted) return err(cancelledError('migrate()'));
     // What blocks only replication fails the databases that need it, each with its reasons, below.
     const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined && c.blocks === 'migration');
     if (clusterFailures.length > 0) {
@@ -52,20 +54,23 @@ export function runMigration(context: RunContext, target: Connection): ResultAsy
       emit: context.emit,
       jobs: context.options.jobs,
       leaveOutExtensions: extensionsLeftOut(context.options.excludeExtensions),
+      signal: context.signal,
     });
     const roles = yield* schemaSync.copyRoles(source, target, {
       sourceSuperuser: facts.source.rights.superuser,
       targetSuperuser: facts.target.rights.superuser,
       excludeRoles: context.options.excludeRoles,
     });
+    if (context.signal?.aborted) return err(cancelledError('migrate()'));
     const databaseContext = { ...context, targetCluster: target, schemaSync, noOwner: roles.missing.length > 0 || roles.unreachable.length > 0 };
     // Databases move side by side; their table copies share the run's `jobs` slots.
     let lost: MigrationError | undefined;
     await forEachLimited(pending, context.options.jobs, async (item) => {
-      if (lost) return;
+      if (lost || context.signal?.aborted) return;
       const outcome = await migrateDatabase(databaseContext, item);
       if (outcome.error?.kind === 'connection') lost ??= outcome.error;
     });
+    if (context.signal?.aborted) return err(cancelledError('migrate()'));
     return lost ? err(lost) : ok(undefined);
   });
 }

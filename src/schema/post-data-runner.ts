@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { Cancelled } from '../util/cancellation.js';
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { connectionLost, isConnectionLoss, toCause, type Connection } from '../pg/connect.js';
@@ -93,7 +94,6 @@ class StepFailed extends Error {
   }
 }
 
-class Cancelled extends Error {}
 
 function schedule(steps: readonly PostDataStep[], options: RunStepsOptions, run: (step: PostDataStep, sql: string) => Promise<void>): Promise<void> {
   const inBatch = new Set(steps.map((step) => step.id));

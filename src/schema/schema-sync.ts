@@ -29,6 +29,8 @@ export interface SchemaSyncContext {
   readonly emit: Emit;
   /** Parallel jobs for post-data (index builds). */
   readonly jobs: number;
+  /** Ends the tools the schema work runs when it fires. */
+  readonly signal?: AbortSignal | undefined;
   /** Extensions never created on the destination: replication plumbing and what the caller excluded. */
   readonly leaveOutExtensions: readonly string[];
 }
@@ -85,7 +87,7 @@ export class SchemaSync {
     const { tools, source, redactor } = this.#context;
     // Without superuser, pg_authid (and so password hashes) cannot be read.
     const args = ['--roles-only', ...(options.sourceSuperuser ? [] : ['--no-role-passwords']), `--database=${sourceCluster.database}`];
-    return runTool(tools, 'pg_dumpall', args, { config: source, side: 'source', database: sourceCluster.database }, redactor)
+    return runTool(tools, 'pg_dumpall', args, { config: source, side: 'source', database: sourceCluster.database, signal: this.#context.signal }, redactor)
       .andThen((dumped) =>
         query(sourceCluster, redactor, 'schema', 'Reading roles', () => roleFacts(sourceCluster.sql, targetCluster.sql)).map(
           (facts) => planRoleSync(dumped.stdout, { ...facts, excluded: new Set(options.excludeRoles) }),
@@ -219,8 +221,8 @@ export class SchemaSync {
   /** Dumps one database's schema, ready to restore in sections. */
   openDatabase(dbname: string, noOwner: boolean): ResultAsync<DatabaseSchema, MigrationError> {
     const { tools, source, target, redactor, emit, jobs } = this.#context;
-    const sourceTool = { config: source, side: 'source' as const, database: dbname };
-    const targetTool = { config: target, side: 'target' as const, database: dbname };
+    const sourceTool = { config: source, side: 'source' as const, database: dbname, signal: this.#context.signal };
+    const targetTool = { config: target, side: 'target' as const, database: dbname, signal: this.#context.signal };
     return dumpSchema(tools, sourceTool, redactor).map((dump: SchemaDump): DatabaseSchema => {
       const applyPreData = (): ResultAsync<void, MigrationError> =>
         restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs, leaveOutExtensions: this.#context.leaveOutExtensions }, redactor)

@@ -41,7 +41,7 @@ export function copyDataAndIndexes(
     // The engine reports a failure of its hook as a copy failure; the step's own error says more.
     let stepFailure: MigrationError | undefined;
     const copied = schema
-      .runPostData(job.target, plan.beforeTables, { jobs: job.jobs })
+      .runPostData(job.target, plan.beforeTables, { jobs: job.jobs, signal: job.signal })
       .andThen(() =>
         copyDatabase({
           dbname: job.dbname,
@@ -50,6 +50,7 @@ export function copyDataAndIndexes(
           sourceConfig: job.sourceConfig,
           jobs: job.jobs,
           budget: job.budget,
+          signal: job.signal,
           redactor: job.redactor,
           emit: job.emit,
           ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
@@ -57,11 +58,11 @@ export function copyDataAndIndexes(
             indexed.add(key(table.schema, table.name));
             const steps = plan.forTable(table.schema, table.name);
             const built = await schema
-              .runPostData(job.target, steps, { jobs: 1 })
+              .runPostData(job.target, steps, { jobs: 1, signal: job.signal })
               .andThen(() => analyze(job, [table]))
               .andThen(() => {
                 const due = early.afterTable(table, steps);
-                return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1 })).map(() => early.finished(due));
+                return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1, signal: job.signal })).map(() => early.finished(due));
               });
             if (built.isErr()) {
               stepFailure ??= built.error;
@@ -74,8 +75,8 @@ export function copyDataAndIndexes(
       // Tables the copy had no rows to report for (none were listed) still get theirs.
       const leftover = plan.tables.filter((t) => !indexed.has(key(t.schema, t.name))).flatMap((t) => plan.forTable(t.schema, t.name));
       return schema
-        .runPostData(job.target, leftover, { jobs: job.jobs })
-        .andThen(() => schema.runPostData(job.target, early.remaining(), { jobs: job.jobs }))
+        .runPostData(job.target, leftover, { jobs: job.jobs, signal: job.signal })
+        .andThen(() => schema.runPostData(job.target, early.remaining(), { jobs: job.jobs, signal: job.signal }))
         // Each copied table was analyzed by its worker; a partitioned parent's statistics come from its partitions, now all in.
         .andThen(() => query(job.target, job.redactor, 'schema', `Listing the partitioned tables of "${job.dbname}"`, partitionedTables))
         .andThen((parents) => analyze(job, parents))

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { cancelledError } from '../util/cancellation.js';
 import { backoff } from '../util/backoff.js';
 import { errAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
@@ -86,6 +87,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       const wait = await waitForCatchUp(job.source.sql, job.target.sql, replicationName(dbname), {
         timeoutMs,
         pollMs: Math.min(job.pollIntervalMs, 200),
+        signal: job.signal,
       });
       const { sourceLsn, appliedLsn, waitedMs } = wait;
       job.emit({ type: 'catch-up', dbname, phase: wait.caughtUp ? 'caught-up' : 'behind', sourceLsn, appliedLsn, waitedMs });
@@ -221,6 +223,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   #step<T>(job: DatabaseJob, what: string, run: () => Promise<T>): ResultAsync<T, MigrationError> {
     return ResultAsync.fromPromise(run(), (error) => {
+      if (job.signal?.aborted) return cancelledError(`${what} for "${job.dbname}"`, { database: job.dbname });
       if (error instanceof RightsMissing) {
         return migrationError('privilege', `${what} for "${job.dbname}" failed: ${error.message}`, { database: job.dbname, hint: error.hint });
       }

@@ -34,6 +34,8 @@ export interface DatabaseJob {
   readonly syncTimeoutMs: number;
   /** A replication lagging by more than this is unhealthy. */
   readonly maxLagBytes: number;
+  /** The caller's cancellation: the job's sessions close when it fires, and every wait ends. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A database whose schema must still be applied, or one an earlier run left to resume. */

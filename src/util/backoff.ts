@@ -10,19 +10,22 @@
  *
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pause } from './cancellation.js';
 
 export const FIRST_DELAY_MS = 20;
 
 /** Resolves after the next delay: 20 ms, 40 ms, ... up to `maxMs`. */
 export type Backoff = () => Promise<void>;
 
-/** A fresh sequence of delays; `remainingMs` (when given) caps each wait at the time left. */
-export function backoff(maxMs: number, remainingMs?: () => number): Backoff {
+/**
+ * A fresh sequence of delays; `remainingMs` (when given) caps each wait at
+ * the time left. A wait throws `Cancelled` as soon as `signal` fires.
+ */
+export function backoff(maxMs: number, remainingMs?: () => number, signal?: AbortSignal): Backoff {
   let next = Math.min(FIRST_DELAY_MS, maxMs);
   return async () => {
     const delay = Math.max(0, Math.min(next, remainingMs ? remainingMs() : next));
     next = Math.min(next * 2, maxMs);
-    await sleep(delay);
+    await pause(delay, signal);
   };
 }

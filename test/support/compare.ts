@@ -17,6 +17,8 @@ export async function fingerprint(sql: Sql): Promise<Fingerprint> {
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema', 'datalakehouse_migrate')
       and n.nspname not like 'pg\\_%'
+      -- An extension's own tables are its script's to fill, on each side.
+      and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
     order by 1, 2`;
   const result: Fingerprint = { tables: {}, sequences: {}, largeObjects: {} };
   for (const { schema, name } of tables) {

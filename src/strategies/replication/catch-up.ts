@@ -65,11 +65,11 @@ export async function waitForCatchUp(
   source: Sql,
   target: Sql,
   name: string,
-  options: { timeoutMs: number; pollMs: number },
+  options: { timeoutMs: number; pollMs: number; signal?: AbortSignal | undefined },
 ): Promise<CatchUp> {
   const started = Date.now();
   const sourceLsn = await walInsertPosition(source);
-  const pause = backoff(options.pollMs, () => options.timeoutMs - (Date.now() - started));
+  const pause = backoff(options.pollMs, () => options.timeoutMs - (Date.now() - started), options.signal);
   for (;;) {
     const slot = await slotProgress(source, name);
     const appliedLsn = slot?.confirmedFlushLsn ?? null;

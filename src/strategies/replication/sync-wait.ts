@@ -78,7 +78,7 @@ export async function waitUntilSyncing(job: DatabaseJob, name: string, options: 
   let goal: string | undefined;
   let counted = false;
   let applyMark: { lsn: string | null; errors: number } | undefined;
-  const pause = backoff(job.pollIntervalMs);
+  const pause = backoff(job.pollIntervalMs, undefined, job.signal);
   let syncMark: { states: string; errors: number } | undefined;
   for (;;) {
     const subscription = await findSubscription(job.target.sql, name);

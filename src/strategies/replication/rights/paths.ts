@@ -110,13 +110,14 @@ export function chooseTargetPath({ dbname, rights, major, database, extras }: Ta
   if (database?.extras && owner) {
     return { ok: true, path: 'extension', detail: `${EXTRAS_EXTENSION} is installed in "${dbname}" on the destination` };
   }
-  const installable = extras.available && extras.trusted && major >= 13;
-  if (installable && owner) {
-    return { ok: true, path: 'extension', detail: `${EXTRAS_EXTENSION} will be installed in "${dbname}" on the destination` };
-  }
+  // The server's own right before installing anything into the user's database.
   const mayCreate = database === null ? rights.createdb : database.mayCreate;
   if (major >= 16 && rights.createSubscription && mayCreate) {
     return { ok: true, path: 'pg_create_subscription', detail: `${rights.username} is a member of pg_create_subscription` };
+  }
+  const installable = extras.available && extras.trusted && major >= 13;
+  if (installable && owner) {
+    return { ok: true, path: 'extension', detail: `${EXTRAS_EXTENSION} will be installed in "${dbname}" on the destination` };
   }
   const fixes: string[] = [];
   if (!extras.available) fixes.push(`install the ${EXTRAS_EXTENSION} extension on the destination server (extension/ in this package)`);
