@@ -25,6 +25,7 @@ import { findSlots, findSubscription, publicationExists } from '../pg/queries/re
 import { subscriptionErrors } from '../pg/queries/subscription-errors.js';
 import { syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
+import { syncLargeObjects } from '../copy/large-object-copy.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
 import { replicationName } from './replication/names.js';
 import { detectPaths } from './replication/rights/detect.js';
@@ -102,6 +103,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       if (subscription) {
         // PostgreSQL replicates neither sequences nor materialized views: bring them level before the destination takes writes.
         await syncSequences(job);
+        const largeObjects = await syncLargeObjects(job.source.sql, job.target.sql);
+        if (largeObjects > 0) job.emit({ type: 'objects:copied', dbname: job.dbname, kind: 'large-objects', count: largeObjects });
         await refreshMaterializedViews(job.source.sql, job.target.sql);
         await rights.dropSubscription(job.target.sql, name);
       }

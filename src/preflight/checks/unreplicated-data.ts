@@ -1,7 +1,12 @@
 import type { Check } from '../facts.js';
 import { listed } from './listed.js';
 
-/** Unlogged tables and large objects are not carried by logical replication: those databases need a dump. */
+/**
+ * Logical replication carries neither unlogged tables (those databases need
+ * a dump) nor large objects: those are copied with the initial copy and
+ * brought level again at stop() and cutover(), so a database with large
+ * objects replicates, with a warning that changes to them arrive only then.
+ */
 export const unreplicatedData: Check = ({ databases }) =>
   databases.flatMap((db) => {
     const name = db.info.name;
@@ -23,9 +28,8 @@ export const unreplicatedData: Check = ({ databases }) =>
         ok: false,
         side: 'source' as const,
         database: name,
-        blocks: 'replication' as const,
-        message: `"${name}" has ${db.largeObjects} large object(s), which logical replication does not carry`,
-        hint: 'Migrate this database with a dump, or move the large objects into bytea columns.',
+        message: `"${name}" has ${db.largeObjects} large object(s), which logical replication does not carry: they are copied with the initial copy, and written, changed or removed ones are brought over at stop() or cutover()`,
+        hint: 'Until then the destination has them as of the initial copy: switch applications over only after stop() or cutover(), or move large objects into bytea columns.'
       });
     }
     return findings;
