@@ -91,6 +91,7 @@ export async function copyOut(session: Sql, statement: string, options: CopyOutO
   const done = hookOutcome(query as unknown as SettlingQuery, (stream) => gatherRows(stream as Readable, options.batchBytes ?? BATCH_BYTES, meter));
   const stream = (await observedOnFailure(query.readable(), done)) as Readable;
   stream.once('end', () => (stream as unknown as { _read(size: number): void })._read(0));
+  heard(stream);
   return { stream, done };
 }
 
@@ -99,7 +100,19 @@ export async function copyIn(session: Sql, statement: string): Promise<CopyStrea
   const query = session.unsafe(statement);
   const done = hookOutcome(query as unknown as SettlingQuery);
   const stream = (await observedOnFailure(query.writable(), done)) as Writable;
+  heard(stream);
   return { stream, done };
+}
+
+/**
+ * postgres.js destroys a COPY's stream with the error that closed its
+ * connection, which can come after the pump let go of the stream (the other
+ * side failed first, or a cancelled run closed its sessions): with no
+ * listener, that `error` event would end the process. The COPY's outcome is
+ * `done`'s either way.
+ */
+function heard(stream: Readable | Writable): void {
+  stream.on('error', () => undefined);
 }
 
 /** When the stream never opens, its query's outcome is the same failure: nobody will wait for it, so it must not go unhandled. */
