@@ -15,6 +15,7 @@
 import type { CheckResult, DatabasePlan } from './preflight/report.js';
 import type { DatabaseMethod, DatabaseState } from './status.js';
 import type { SourcePath, TargetPath } from './strategies/replication/rights/paths.js';
+import type { VerifyVerdict } from './verify/report.js';
 
 /** A preflight check ran. */
 export interface CheckEvent {
@@ -143,7 +144,10 @@ export interface ReplicationRightsEvent {
   readonly detail: string;
 }
 
-/** stop() waits for a replicated destination to apply what its source had written when the stop began. */
+/**
+ * stop() or verify() waits for a replicated destination to apply what its
+ * source had written when the wait began.
+ */
 export interface CatchUpEvent {
   readonly type: 'catch-up';
   readonly dbname: string;
@@ -174,6 +178,25 @@ export interface WarningEvent {
   readonly hint?: string;
 }
 
+/** verify() compared a table on both sides. */
+export interface VerifyTableEvent {
+  readonly type: 'verify:table';
+  readonly dbname: string;
+  readonly schema: string;
+  readonly table: string;
+  /** Same rows (count and content checksum) on both sides. */
+  readonly equal: boolean;
+  /** The source's rows. */
+  readonly rows: number;
+}
+
+/** verify() reached its verdict on a database. */
+export interface VerifyDatabaseEvent {
+  readonly type: 'verify:database';
+  readonly dbname: string;
+  readonly status: VerifyVerdict;
+}
+
 /** Any event. */
 export type MigrationEvent =
   | CheckEvent
@@ -188,7 +211,9 @@ export type MigrationEvent =
   | ReplicationRightsEvent
   | CatchUpEvent
   | DatabaseDoneEvent
-  | WarningEvent;
+  | WarningEvent
+  | VerifyTableEvent
+  | VerifyDatabaseEvent;
 
 /** A listener of one event type. */
 export type Listener<T> = (event: T) => void;
@@ -209,6 +234,8 @@ export interface MigratorEvents {
   'catch-up': Listener<CatchUpEvent>;
   'database:done': Listener<DatabaseDoneEvent>;
   warning: Listener<WarningEvent>;
+  'verify:table': Listener<VerifyTableEvent>;
+  'verify:database': Listener<VerifyDatabaseEvent>;
 }
 
 /** Where the library's parts send events; the Migrator fans them out. */

@@ -29,4 +29,13 @@ export type { Redactor } from './redact.js';
 export type { DatabaseSchema } from './schema/schema-sync.js';
 export type { MigrationStrategy, DatabaseJob, MigrationStart, ReachedState } from './strategies/strategy.js';
 export { replicationName } from './strategies/replication/names.js';
+export type {
+  DatabaseVerification,
+  TableVerification,
+  VerifyDifference,
+  VerifyDifferenceKind,
+  VerifyOptions,
+  VerifyReport,
+  VerifyVerdict,
+} from './verify/report.js';
 export type { ReplicationPaths, SourcePath, TargetPath } from './strategies/replication/rights/paths.js';

@@ -26,6 +26,8 @@ import type { MigrationStatus } from './status.js';
 import { Budget } from './util/budget.js';
 import { DumpRestoreStrategy } from './strategies/dump-restore.js';
 import { LogicalReplicationStrategy } from './strategies/logical-replication.js';
+import type { VerifyOptions, VerifyReport } from './verify/report.js';
+import { runVerify } from './verify/verify-run.js';
 
 /** Options of {@link Migrator.stop}. */
 export interface StopOptions {
@@ -146,6 +148,32 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         .andThen((target) => withLock(context, target, () => runStop(context, target, { force: options.force === true, timeoutMs })))
         .andThen(() => readStatus(context, { live: false }));
     }, options.signal, 'stop()');
+  }
+
+  /**
+   * Proves that every row is there: for each selected database the state
+   * records as `done` or `syncing`, compares every table (row count and a
+   * content checksum, under session settings pinned alike on both sides, a
+   * big table in primary-key ranges read in parallel), materialized view,
+   * sequence and large object on both clusters. A replicating database is
+   * compared once the destination has applied what the source had written
+   * when verify began; one that does not catch up within `catchUpTimeoutMs`
+   * is `unverifiable`. Other databases are `skipped`, with why. Only reads;
+   * takes no lock, so it runs next to a migration in another process.
+   * Errors only when a cluster cannot be reached or a connection is lost
+   * (`connection`, `auth`, `tls`) or the options are wrong (`options`):
+   * differences, and objects that could not be read, are in the report.
+   *
+   * ### Examples
+   * ```ts
+   * const report = await migrator.verify({ catchUpTimeoutMs: 120_000 });
+   * if (report.isOk() && !report.value.ok) {
+   *   for (const db of report.value.databases) for (const d of db.differences) if (!d.expected) logger.warn(`${db.dbname} ${d.object}: ${d.detail}`);
+   * }
+   * ```
+   */
+  verify(options?: VerifyOptions): ResultAsync<VerifyReport, MigrationError> {
+    return this.#call((context) => runVerify(context, options));
   }
 
   /** Closes every connection. The Migrator cannot be used afterwards. */
