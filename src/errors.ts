@@ -25,6 +25,7 @@ export type MigrationErrorKind =
   | 'identity'
   | 'busy'
   | 'unsafe-stop'
+  | 'verification'
   | 'cancelled'
   | 'internal';
 

@@ -145,8 +145,21 @@ export interface ReplicationRightsEvent {
 }
 
 /**
- * stop() or verify() waits for a replicated destination to apply what its
- * source had written when the wait began.
+ * A step of cutover() for one replicated database: the source made
+ * read-only, the destination caught up, sequences and large objects synced,
+ * the copy verified, replication stopped; or, after a failure, the source's
+ * writability `restored` with replication left running.
+ */
+export interface CutoverEvent {
+  readonly type: 'cutover';
+  readonly dbname: string;
+  readonly step: 'read-only' | 'caught-up' | 'synced' | 'verified' | 'stopped' | 'restored';
+  readonly detail: string;
+}
+
+/**
+ * stop(), cutover() or verify() waits for a replicated destination to apply
+ * what its source had written when the wait began.
  */
 export interface CatchUpEvent {
   readonly type: 'catch-up';
@@ -209,6 +222,7 @@ export type MigrationEvent =
   | ObjectsCopiedEvent
   | ReplicationStateEvent
   | ReplicationRightsEvent
+  | CutoverEvent
   | CatchUpEvent
   | DatabaseDoneEvent
   | WarningEvent
@@ -231,6 +245,7 @@ export interface MigratorEvents {
   'objects:copied': Listener<ObjectsCopiedEvent>;
   'replication:state': Listener<ReplicationStateEvent>;
   'replication:rights': Listener<ReplicationRightsEvent>;
+  cutover: Listener<CutoverEvent>;
   'catch-up': Listener<CatchUpEvent>;
   'database:done': Listener<DatabaseDoneEvent>;
   warning: Listener<WarningEvent>;

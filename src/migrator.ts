@@ -6,6 +6,7 @@
  * @module
  */
 import { cancelledError } from './util/cancellation.js';
+import { runCutover } from './run/cutover-run.js';
 import { EventEmitter } from 'eventemitter3';
 import { err, errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from './errors.js';
@@ -41,6 +42,20 @@ export interface StopOptions {
   readonly timeoutMs?: number;
   /** Cancels the stop: nothing more is dropped once it fires, and the call ends with kind `cancelled`. */
   readonly signal?: AbortSignal;
+}
+
+/** How cutover() switches the replicated databases over. */
+export interface CutoverOptions extends CallOptions {
+  /**
+   * First make each source database read-only for new sessions
+   * (`default_transaction_read_only`), so the application's writes stop
+   * there; restored if that database's cutover fails. Default `false`.
+   */
+  readonly readOnlySource?: boolean;
+  /** How long to wait for each destination to catch up; default the `stopTimeoutMs` option. */
+  readonly timeoutMs?: number;
+  /** Verify every table, sequence and large object before stopping (default `true`). */
+  readonly verify?: boolean;
 }
 
 /** What every public method but `close()` takes. */
@@ -172,8 +187,35 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * }
    * ```
    */
-  verify(options?: VerifyOptions): ResultAsync<VerifyReport, MigrationError> {
-    return this.#call((context) => runVerify(context, options));
+  verify(options: VerifyOptions & CallOptions = {}): ResultAsync<VerifyReport, MigrationError> {
+    const { signal, ...verifyOptions } = options;
+    return this.#call((context) => runVerify(context, verifyOptions), signal, 'verify()');
+  }
+
+  /**
+   * Switches the replicated databases over to the destination, one at a
+   * time: optionally makes the source read-only, waits until the
+   * destination has applied everything, syncs sequences and large objects,
+   * verifies, then stops the replication. Each step is a `cutover` event. A
+   * failure leaves that database replicating and its source writable, with
+   * kind `unsafe-stop` (not caught up) or `verification` (a difference).
+   * Refuses unless every dump is `done` and every replication `syncing`.
+   */
+  cutover(options: CutoverOptions = {}): ResultAsync<MigrationStatus, MigrationError> {
+    if (this.#running) {
+      return errAsync(migrationError('unsafe-stop', 'The migration is still running in this process', { hint: 'Wait for migrate() to resolve.' }));
+    }
+    return this.#call((context) => {
+      const timeoutMs = options.timeoutMs ?? context.options.stopTimeoutMs;
+      if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
+        return errAsync(migrationError('options', `cutover({ timeoutMs }) must be a number of milliseconds, got ${String(timeoutMs)}`));
+      }
+      const request = { readOnlySource: options.readOnlySource === true, timeoutMs, verify: options.verify !== false, rangeRows: 1_000_000 };
+      return context.clusters
+        .of('target')
+        .andThen((target) => withLock(context, target, () => runCutover(context, target, request)))
+        .andThen(() => readStatus(context, { live: false }));
+    }, options.signal, 'cutover()');
   }
 
   /** Closes every connection. The Migrator cannot be used afterwards. */

@@ -35,6 +35,11 @@ export interface OpenOptions {
    * transaction or snapshot.
    */
   readonly single?: boolean;
+  /**
+   * Sessions that may write even where the database defaults to read-only
+   * (`default_transaction_read_only`), as cutover() makes the source.
+   */
+  readonly readWrite?: boolean;
 }
 
 /**
@@ -92,7 +97,11 @@ export function openConnection(
       connect_timeout: 15,
       onnotice: () => undefined,
       prepare: false,
-      connection: { application_name: options.applicationName ?? 'datalakehouse-db-migrate' },
+      connection: {
+        application_name: options.applicationName ?? 'datalakehouse-db-migrate',
+        // As text: postgres.js leaves out startup parameters whose value is false.
+        ...(options.readWrite ? { default_transaction_read_only: 'off' as unknown as boolean } : {}),
+      },
     });
   } catch (error) {
     return errAsync(

@@ -37,9 +37,10 @@ export function withJob<T>(
   context: Pick<RunContext, 'options' | 'redactor' | 'emit' | 'budget' | 'signal'>,
   dbname: string,
   use: (job: DatabaseJob) => ResultAsync<T, MigrationError>,
+  open: { readonly sourceReadWrite?: boolean } = {},
 ): ResultAsync<T, MigrationError> {
   const { options, redactor, emit, budget, signal } = context;
-  return openConnection(options.source, 'source', dbname, redactor, { max: options.jobs + 2 }).andThen((source) =>
+  return openConnection(options.source, 'source', dbname, redactor, { max: options.jobs + 2, readWrite: open.sourceReadWrite === true }).andThen((source) =>
     openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
       .orTee(() => closeConnection(source))
       .andThen((target) => {

@@ -14,7 +14,7 @@ import { onSide } from './verify-sessions.js';
 const MAX_LISTED = 1000;
 
 const REPLICATING_HINT =
-  'PostgreSQL does not replicate large objects: ones created or changed on the source since the replication started are not on the destination. Copy them before switching over.';
+  'PostgreSQL does not replicate large objects: ones written, changed or removed on the source since the initial copy reach the destination at stop() or cutover().';
 
 /** Every large object's id and the MD5 of its content. */
 export async function largeObjectDigests(sql: Sql): Promise<Map<string, string>> {

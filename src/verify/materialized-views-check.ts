@@ -15,7 +15,9 @@ import { checksumOf } from './table-checksums.js';
 import { displayName, tableKey } from './table-key.js';
 import { onSide, type VerifySessions } from './verify-sessions.js';
 
-const REPLICATING_HINT = 'PostgreSQL does not replicate materialized views: stop() refreshes them on the destination.';
+const RECOMPUTED_HINT =
+  "The destination's materialized view was computed from the destination's rows; the source's holds what its last REFRESH computed, which may be older. REFRESH MATERIALIZED VIEW on the source to compare like with like.";
+const REPLICATING_HINT = 'PostgreSQL does not replicate materialized views: stop() and cutover() refresh them on the destination.';
 
 export async function compareMaterializedViews(
   scope: { readonly source: Sql; readonly target: Sql; readonly sessions: VerifySessions; readonly jobs: number },
@@ -27,29 +29,34 @@ export async function compareMaterializedViews(
   ]);
   const targetKeys = new Set(onTarget.map((v) => tableKey(v.schema, v.name)));
   const sourceKeys = new Set(onSource.map((v) => tableKey(v.schema, v.name)));
-  const expected = options.replicating;
-  const difference = (schema: string, name: string, detail: string): VerifyDifference => ({
-    kind: 'materialized-view',
-    object: displayName(schema, name),
-    expected,
-    detail,
-    ...(expected ? { hint: REPLICATING_HINT } : {}),
-  });
+  // A materialized view holds what its last REFRESH computed on its own cluster: the destination's is
+  // recomputed there (by the restore, by stop() and cutover()), so different content is news only when
+  // the source's is known fresh, which it never is. Missing or unpopulated on the destination is a difference.
+  const difference = (schema: string, name: string, detail: string, content: boolean): VerifyDifference => {
+    const expected = content || options.replicating;
+    return {
+      kind: 'materialized-view',
+      object: displayName(schema, name),
+      expected,
+      detail,
+      ...(expected ? { hint: content ? RECOMPUTED_HINT : REPLICATING_HINT } : {}),
+    };
+  };
 
   const found: (VerifyDifference | undefined)[] = new Array<VerifyDifference | undefined>(onSource.length);
   await forEachLimited(onSource, scope.jobs, async ({ schema, name }, i) => {
     if (!targetKeys.has(tableKey(schema, name))) {
-      found[i] = difference(schema, name, 'Populated on the source; on the destination it is missing or was never refreshed');
+      found[i] = difference(schema, name, 'Populated on the source; on the destination it is missing or was never refreshed', false);
       return;
     }
     const [s, t] = await scope.sessions.use(({ source, target }) =>
       Promise.all([onSide('source', checksumOf(source, schema, name, null)), onSide('target', checksumOf(target, schema, name, null))]),
     );
-    if (s.rows !== t.rows) found[i] = difference(schema, name, `The source's holds ${s.rows} rows, the destination's ${t.rows}`);
-    else if (s.sum !== t.sum) found[i] = difference(schema, name, `Same ${s.rows} rows on both sides, with different content`);
+    if (s.rows !== t.rows) found[i] = difference(schema, name, `The source's holds ${s.rows} rows, the destination's ${t.rows}`, true);
+    else if (s.sum !== t.sum) found[i] = difference(schema, name, `Same ${s.rows} rows on both sides, with different content`, true);
   });
   const onlyOnTarget = onTarget
     .filter((v) => !sourceKeys.has(tableKey(v.schema, v.name)))
-    .map((v) => difference(v.schema, v.name, 'Populated on the destination only; on the source it is missing or was never refreshed'));
+    .map((v) => difference(v.schema, v.name, 'Populated on the destination only; on the source it is missing or was never refreshed', true));
   return [...found.filter((d): d is VerifyDifference => d !== undefined), ...onlyOnTarget];
 }

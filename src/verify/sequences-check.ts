@@ -12,7 +12,7 @@ import type { VerifyDifference } from './report.js';
 import { displayName, tableKey } from './table-key.js';
 import { onSide } from './verify-sessions.js';
 
-const REPLICATING_HINT = 'PostgreSQL does not replicate sequences: stop() sets them on the destination once it has caught up with the source.';
+const REPLICATING_HINT = 'PostgreSQL does not replicate sequences: stop() and cutover() set them on the destination once it has caught up with the source.';
 
 export async function compareSequences(source: Sql, target: Sql, options: { replicating: boolean }): Promise<VerifyDifference[]> {
   const [onSource, onTarget] = await Promise.all([onSide('source', readSequences(source)), onSide('target', readSequences(target))]);

@@ -1,0 +1,139 @@
+/**
+ * cutover(): switches each replicated database over to the destination, one
+ * at a time, under the destination's lock: optionally makes the source
+ * database read-only, waits until the destination has applied everything,
+ * brings sequences and large objects level (replication carries neither),
+ * verifies every table, then stops the replication. Any failure before the
+ * stop leaves that database replicating and its source writable again, and
+ * ends the call: the databases after it are not touched.
+ *
+ * @module
+ */
+import { err, ok, okAsync, safeTry, ResultAsync } from 'neverthrow';
+import { syncLargeObjects } from '../copy/large-object-copy.js';
+import { syncSequences } from '../copy/copy-engine.js';
+import { migrationError, type MigrationError } from '../errors.js';
+import { query, type Connection } from '../pg/connect.js';
+import { readableIdent } from '../pg/identifiers.js';
+import type { DatabaseRecord } from '../state/state-store.js';
+import { recordState } from '../state/state-store.js';
+import type { DatabaseStatus } from '../status.js';
+import type { DatabaseJob } from '../strategies/strategy.js';
+import { verifyDatabase } from '../verify/database-verify.js';
+import { withJob, type RunContext } from './context.js';
+import { readStatus } from './read-status.js';
+import { makeReadOnly } from './source-read-only.js';
+
+export interface CutoverRequest {
+  /** Set `default_transaction_read_only` on each source database first; restored if that database's cutover fails. */
+  readonly readOnlySource: boolean;
+  /** How long to wait for each destination to catch up. */
+  readonly timeoutMs: number;
+  /** Compare every table (and sequences, large objects, materialized views) before stopping. */
+  readonly verify: boolean;
+  /** Rows per key range when verifying. */
+  readonly rangeRows: number;
+}
+
+export function runCutover(context: RunContext, target: Connection, request: CutoverRequest): ResultAsync<void, MigrationError> {
+  return safeTry(async function* () {
+    const status = yield* readStatus(context, { live: false });
+    const unready = status.databases.filter(
+      (db) => (db.method === 'replication' && db.status !== 'syncing' && db.status !== 'done') || (db.method === 'pg_dump' && db.status !== 'done'),
+    );
+    if (unready.length > 0) {
+      return err(
+        migrationError('unsafe-stop', `Not every database is ready to switch over: ${unready.map((db) => `${db.dbname} (${db.method} ${db.status})`).join(', ')}`, {
+          hint: 'Cut over once every dump is done and every replication syncing (see status()).',
+          reasons: unready.map((db) => `${db.dbname}: ${db.status}${db.error ? ` (${db.error})` : ''}`),
+        }),
+      );
+    }
+    for (const db of status.databases.filter((d) => d.method === 'replication' && d.status === 'syncing')) {
+      yield* withJob(context, db.dbname, (job) => cutoverDatabase(context, target, job, db, request), { sourceReadWrite: true });
+    }
+    return ok(undefined);
+  });
+}
+
+function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJob, db: DatabaseStatus, request: CutoverRequest): ResultAsync<void, MigrationError> {
+  const { dbname } = job;
+  const step = (name: 'read-only' | 'caught-up' | 'synced' | 'verified' | 'stopped' | 'restored', detail: string): void =>
+    context.emit({ type: 'cutover', dbname, step: name, detail });
+  const replication = context.strategies.replication;
+  let restore: (() => Promise<void>) | undefined;
+
+  const readOnly: ResultAsync<void, MigrationError> = !request.readOnlySource
+    ? okAsync(undefined)
+    : query(job.source, context.redactor, 'privilege', `Making "${dbname}" read-only on the source`, async (sql) => {
+        const made = await makeReadOnly(sql, dbname);
+        restore = made.restore;
+        step(
+          'read-only',
+          made.otherSessions > 0
+            ? `new sessions of "${dbname}" on the source are read-only; ${made.otherSessions} session(s) opened before may still write until they reconnect`
+            : `new sessions of "${dbname}" on the source are read-only`,
+        );
+      });
+
+  const switched = readOnly
+    .andThen(() => replication.catchUp(job, request.timeoutMs))
+    .andThen((caught) =>
+      caught.caughtUp
+        ? okAsync(step('caught-up', `the destination applied everything the source had written`))
+        : ResultAsync.fromSafePromise(Promise.resolve()).andThen(() =>
+            err(
+              migrationError('unsafe-stop', `"${dbname}" did not catch up within ${Math.round(request.timeoutMs / 1000)} s (${caught.behind ?? 'behind'}); it keeps replicating`, {
+                database: dbname,
+                hint: 'Stop the writes on the source (readOnlySource: true makes new sessions read-only) and cut over again, or raise timeoutMs.',
+              }),
+            ),
+          ),
+    )
+    .andThen(() =>
+      query(job.source, context.redactor, 'copy', `Syncing the sequences and large objects of "${dbname}"`, async () => {
+        const sequences = await syncSequences(job);
+        const largeObjects = await syncLargeObjects(job.source.sql, job.target.sql);
+        step('synced', `${sequences} sequence(s) set, ${largeObjects} large object(s) copied or removed`);
+      }),
+    )
+    .andThen(() => (request.verify ? verified(job, db, request) : okAsync(undefined)).map(() => undefined))
+    .andThen(() => (request.verify ? okAsync(step('verified', 'every table, sequence and large object is equal on both sides')) : okAsync(undefined)));
+
+  return switched
+    .orElse((error) =>
+      ResultAsync.fromSafePromise(
+        (async () => {
+          if (restore) {
+            await restore().catch(() => undefined);
+            step('restored', `"${dbname}" on the source is writable again; replication keeps running`);
+          }
+        })(),
+      ).andThen(() => err(error)),
+    )
+    .andThen(() => replication.stop(job))
+    .andThen(() =>
+      query(target, context.redactor, 'internal', 'Recording the cutover', (sql) => recordState(sql, dbname, { status: 'done' })).map(() =>
+        step('stopped', `replication of "${dbname}" stopped; the destination is on its own${request.readOnlySource ? ', the source stays read-only' : ''}`),
+      ),
+    );
+}
+
+/** The verification's verdict, as an error naming each difference when there is one. */
+function verified(job: DatabaseJob, db: DatabaseStatus, request: CutoverRequest): ResultAsync<void, MigrationError> {
+  // Sequences and large objects were just brought level and the destination caught up: every difference is one.
+  const record = { dbname: db.dbname, method: 'replication', status: 'done' } as DatabaseRecord;
+  return ResultAsync.fromPromise(verifyDatabase(job, record, { catchUpTimeoutMs: request.timeoutMs, rangeRows: request.rangeRows }, []), (error) =>
+    migrationError('verification', `Verifying "${db.dbname}" failed: ${error instanceof Error ? error.message : String(error)}`, { database: db.dbname }),
+  ).andThen((verification) =>
+    verification.status === 'equal'
+      ? okAsync(undefined)
+      : err(
+          migrationError('verification', `"${db.dbname}" differs between source and destination: ${verification.differences.slice(0, 5).map((d) => `${d.object} (${d.kind}: ${d.detail})`).join('; ')}`, {
+            database: db.dbname,
+            reasons: verification.differences.map((d) => `${d.object}: ${d.kind}: ${d.detail}`),
+            hint: `Replication keeps running. Find why ${readableIdent(db.dbname)} differs (verify() names each table), fix it, and cut over again.`,
+          }),
+        ),
+  );
+}
