@@ -51,6 +51,22 @@ describe('the torture fixture, by both methods', () => {
     expect(verified.databases[0]?.differences).toEqual([]);
     expect(verified.ok).toBe(true);
     expect(verified.databases[0]?.tables.length).toBe(18);
+    // What verify() does not compare, restored all the same: policies, comments, grants, triggers, extensions where they were.
+    const [objects] = await target.sql(DUMPED)<Record<string, unknown>[]>`
+      select (select count(*)::int from pg_policy where polname = 'own_rows') as policies,
+             obj_description('typed'::regclass, 'pg_class') as comment,
+             has_table_privilege('torture_reader', 'typed', 'select') as granted,
+             (select count(*)::int from pg_trigger where tgname = 'node_touch') as triggers,
+             (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pgcrypto') as crypto_schema,
+             (select relrowsecurity from pg_class where oid = 'secret'::regclass) as row_security`;
+    expect(objects).toEqual({
+      policies: 1,
+      comment: 'every type, and the values that break things',
+      granted: true,
+      triggers: 1,
+      crypto_schema: 'Crypto Schema',
+      row_security: true,
+    });
   });
 
   it('replicates it once what replication cannot carry is made carriable, and verify() finds it equal', async () => {
