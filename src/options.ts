@@ -162,7 +162,18 @@ const FIELD_ALIASES: Readonly<Record<string, string>> = {
   sslmode: 'ssl',
   pass: 'password',
 };
-const METHODS: readonly MethodOption[] = ['auto', 'replication', 'dump'];
+/**
+ * Every value of the `method` option, `'auto'` first (the default).
+ *
+ * ### Examples
+ * ```ts
+ * import { METHODS, type MethodOption } from 'datalakehouse-db-migrate';
+ *
+ * // Validating a `--method` flag of a wrapping CLI:
+ * const isMethod = (value: string): value is MethodOption => (METHODS as readonly string[]).includes(value);
+ * ```
+ */
+export const METHODS: readonly MethodOption[] = Object.freeze(['auto', 'replication', 'dump']);
 
 const SIX_HOURS = 6 * 60 * 60 * 1000;
 const ONE_GIB = 1024 * 1024 * 1024;

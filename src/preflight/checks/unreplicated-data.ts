@@ -1,4 +1,4 @@
-import type { Check } from '../facts.js';
+import type { Check, Finding } from '../facts.js';
 import { listed } from './listed.js';
 
 /**
@@ -10,14 +10,14 @@ import { listed } from './listed.js';
 export const unreplicatedData: Check = ({ databases }) =>
   databases.flatMap((db) => {
     const name = db.info.name;
-    const findings = [];
+    const findings: Finding[] = [];
     if (db.unloggedTables.length > 0) {
       findings.push({
         id: 'unlogged-tables',
         ok: false,
-        side: 'source' as const,
+        side: 'source',
         database: name,
-        blocks: 'replication' as const,
+        blocks: 'replication',
         message: `"${name}" has unlogged tables, which logical replication does not carry: ${listed(db.unloggedTables)}`,
         hint: 'ALTER TABLE ... SET LOGGED on the source, or migrate this database with a dump.',
       });
@@ -26,10 +26,10 @@ export const unreplicatedData: Check = ({ databases }) =>
       findings.push({
         id: 'large-objects',
         ok: false,
-        side: 'source' as const,
+        side: 'source',
         database: name,
         message: `"${name}" has ${db.largeObjects} large object(s), which logical replication does not carry: they are copied with the initial copy, and written, changed or removed ones are brought over at stop() or cutover()`,
-        hint: 'Until then the destination has them as of the initial copy: switch applications over only after stop() or cutover(), or move large objects into bytea columns.'
+        hint: 'Until then the destination has them as of the initial copy: switch applications over only after stop() or cutover(), or move large objects into bytea columns.',
       });
     }
     return findings;
