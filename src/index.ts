@@ -16,7 +16,8 @@
  *
  * @module
  */
-export { Migrator, type CallOptions, type CutoverOptions, type StopOptions } from './migrator.js';
+export { nextEvent, type EventOf } from './next-event.js';
+export { Migrator, type CallOptions, type CutoverOptions, type MigrateOptions, type StopOptions } from './migrator.js';
 export { toServiceResponse, summarize } from './status.js';
 export type { DatabaseMethod, DatabaseState, DatabaseStatus, MigrationStatus, ServiceResponse } from './status.js';
 export { describeError, isMigrationError } from './errors.js';

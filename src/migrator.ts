@@ -19,7 +19,7 @@ import { Redactor } from './redact.js';
 import { ClusterConnections } from './run/cluster-connections.js';
 import type { RunContext } from './run/context.js';
 import { runMigration } from './run/migrate-run.js';
-import { runPreflight } from './run/preflight-run.js';
+import { runPreflight, type Preflighted } from './run/preflight-run.js';
 import { readStatus } from './run/read-status.js';
 import { runStop } from './run/stop-run.js';
 import { withLock } from './run/with-lock.js';
@@ -58,6 +58,17 @@ export interface CutoverOptions extends CallOptions {
   readonly verify?: boolean;
 }
 
+/** How migrate() runs. */
+export interface MigrateOptions extends CallOptions {
+  /**
+   * A report this Migrator's `preflight()` just gave: the run goes by its
+   * plan instead of checking everything again (no second round of `check`
+   * events). Used when it is at most 10 minutes old and no run changed the
+   * migration's state since; otherwise the run checks afresh.
+   */
+  readonly preflight?: PreflightReport;
+}
+
 /** What every public method but `close()` takes. */
 export interface CallOptions {
   /**
@@ -84,16 +95,19 @@ export interface CallOptions {
  * await migrator.close();
  * ```
  */
-export class Migrator extends EventEmitter<MigratorEvents> {
+export class Migrator {
+  /** Private: only the library emits; callers listen through {@link on}, {@link once} and {@link off}. */
+  readonly #events = new EventEmitter<MigratorEvents>();
   readonly #context: RunContext | MigrationError;
   readonly #redactor: Redactor;
   #tools: PgTools | undefined;
   #running = false;
+  /** The facts behind each report this Migrator's preflight() gave, for migrate({ preflight }). */
+  readonly #preflighted = new WeakMap<PreflightReport, Preflighted>();
   #closed = false;
 
   /** Validates the options, whatever is passed; an invalid option surfaces as an `options` error from every method. */
   constructor(options: MigratorOptions) {
-    super();
     this.#redactor = new Redactor(secretsOf(options));
     const normalized = normalizeOptions(options);
     this.#context = normalized.isOk() ? this.#contextFor(Object.freeze(normalized.value)) : normalized.error;
@@ -105,7 +119,15 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * `database-missing`); problems found are checks in the report.
    */
   preflight(options: CallOptions = {}): ResultAsync<PreflightReport, MigrationError> {
-    return this.#call((context) => runPreflight(context).map(({ report }) => report), options.signal, 'preflight()');
+    return this.#call(
+      (context) =>
+        runPreflight(context).map((preflighted) => {
+          this.#preflighted.set(preflighted.report, preflighted);
+          return preflighted.report;
+        }),
+      options.signal,
+      'preflight()',
+    );
   }
 
   /**
@@ -118,13 +140,19 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * Running it again never copies a database twice: finished ones are kept,
    * replicating ones resumed, unfinished ones this migration created redone.
    */
-  migrate(options: CallOptions = {}): ResultAsync<MigrationStatus, MigrationError> {
+  migrate(options: MigrateOptions = {}): ResultAsync<MigrationStatus, MigrationError> {
     if (this.#running) return errAsync(migrationError('busy', 'migrate() is already running on this Migrator'));
+    const prepared = options.preflight === undefined ? undefined : this.#preflighted.get(options.preflight);
+    if (options.preflight !== undefined && !prepared) {
+      return errAsync(
+        migrationError('options', 'migrate({ preflight }) takes a report this Migrator made', { hint: 'Pass the value of this Migrator\'s own preflight(), or leave preflight out.' }),
+      );
+    }
     return this.#call((context) => {
       this.#running = true;
       return context.clusters
         .of('target')
-        .andThen((target) => withLock(context, target, () => runMigration(context, target)))
+        .andThen((target) => withLock(context, target, () => runMigration(context, target, prepared)))
         .andThen(() => readStatus(context, { live: false }))
         .andTee(() => (this.#running = false))
         .orTee(() => (this.#running = false));
@@ -218,6 +246,32 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }, options.signal, 'cutover()');
   }
 
+  /**
+   * Listens to one event type (or `progress`, every event); see
+   * {@link MigratorEvents}. A listener that throws cannot break the migration.
+   *
+   * ### Examples
+   * ```ts
+   * migrator.on('copy:progress', (e) => bar.update(e.fraction, { eta: e.etaMs }));
+   * ```
+   */
+  on<E extends keyof MigratorEvents>(event: E, listener: MigratorEvents[E]): this {
+    this.#events.on(event, listener as never);
+    return this;
+  }
+
+  /** Like {@link on}, for the next event of that type only. */
+  once<E extends keyof MigratorEvents>(event: E, listener: MigratorEvents[E]): this {
+    this.#events.once(event, listener as never);
+    return this;
+  }
+
+  /** Stops a listener given to {@link on} or {@link once}; without one, every listener of that event. */
+  off<E extends keyof MigratorEvents>(event: E, listener?: MigratorEvents[E]): this {
+    this.#events.off(event, listener as never);
+    return this;
+  }
+
   /** Closes every connection. The Migrator cannot be used afterwards. */
   close(): ResultAsync<void, MigrationError> {
     this.#closed = true;
@@ -282,8 +336,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Emits an event under its own name and as `progress`. A throwing listener cannot break the migration. */
   #emit(event: MigrationEvent): void {
     try {
-      (this.emit as (name: string, event: MigrationEvent) => boolean)(event.type, event);
-      this.emit('progress', event);
+      (this.#events.emit as (name: string, event: MigrationEvent) => boolean)(event.type, event);
+      this.#events.emit('progress', event);
     } catch {
       // Listener errors belong to the host.
     }

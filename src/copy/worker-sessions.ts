@@ -9,6 +9,7 @@
  */
 import type { ReservedSql, Sql } from 'postgres';
 import { quoteLiteral } from '../pg/identifiers.js';
+import { ABORT_END_SECONDS } from '../pg/pool.js';
 
 export class WorkerSessions {
   readonly #open = new Set<ReservedSql>();
@@ -37,7 +38,7 @@ export class WorkerSessions {
     this.#open.clear();
     await Promise.all(
       sessions.map(async (session) => {
-        await session.end({ timeout: immediately ? 0 : 5 }).catch(() => undefined);
+        await session.end({ timeout: immediately ? ABORT_END_SECONDS : 5 }).catch(() => undefined);
         session.release();
       }),
     );

@@ -32,6 +32,17 @@ interface Session {
 
 const END_TIMEOUT_SECONDS = 5;
 
+/**
+ * How long ending a pool on purpose (a cancelled or failed copy) lets its
+ * statements run before the connections are destroyed. Never 0: postgres.js
+ * 3.4.9 starts each new connection with a query for the array types whose
+ * promise nobody awaits, and a connection destroyed while that query runs
+ * rejects it unhandled — which ends a Node process
+ * (docs/upstream/postgres-js-type-fetch.md). One second lets a connection
+ * that is still opening finish that query.
+ */
+export const ABORT_END_SECONDS = 1;
+
 /** The parsed options postgres.js hands to a `socket` factory: hosts and ports as lists. */
 interface SocketTarget {
   readonly host: readonly string[];

@@ -10,6 +10,7 @@ import type { MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import type { NormalizedOptions } from '../options.js';
 import { closeConnection, openConnection } from '../pg/connect.js';
+import { ABORT_END_SECONDS } from '../pg/pool.js';
 import { cancelledError } from '../util/cancellation.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
@@ -60,7 +61,8 @@ export function withJob<T>(
         };
         const close = (): Promise<unknown> => Promise.all([closeConnection(source), closeConnection(target)]);
         // Cancelled, the database's sessions close at once: whatever statement or COPY they run ends with them.
-        const closeNow = (): void => void Promise.all([source.sql.end({ timeout: 0 }), target.sql.end({ timeout: 0 })]).catch(() => undefined);
+        const closeNow = (): void =>
+          void Promise.all([source.sql.end({ timeout: ABORT_END_SECONDS }), target.sql.end({ timeout: ABORT_END_SECONDS })]).catch(() => undefined);
         signal?.addEventListener('abort', closeNow, { once: true });
         const detach = (): void => signal?.removeEventListener('abort', closeNow);
         return use(job)

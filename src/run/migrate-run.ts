@@ -19,13 +19,13 @@ import { cancelledError } from '../util/cancellation.js';
 import { forEachLimited } from '../util/for-each-limited.js';
 import type { RunContext } from './context.js';
 import { migrateDatabase, refuseDatabase, type DatabaseWork } from './database-migration.js';
-import { runPreflight } from './preflight-run.js';
+import { preflightFor, type Preflighted } from './preflight-run.js';
 
-export function runMigration(context: RunContext, target: Connection): ResultAsync<void, MigrationError> {
+export function runMigration(context: RunContext, target: Connection, prepared?: Preflighted): ResultAsync<void, MigrationError> {
   return safeTry(async function* () {
     // A process that died mid-run could not remove its temporary files (its schema dump, its passfile).
     await sweepStaleTempDirs();
-    const { report, facts } = yield* runPreflight(context);
+    const { report, facts } = yield* preflightFor(context, prepared);
     if (context.signal?.aborted) return err(cancelledError('migrate()'));
     // What blocks only replication fails the databases that need it, each with its reasons, below.
     const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined && c.blocks === 'migration');

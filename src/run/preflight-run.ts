@@ -11,12 +11,16 @@ import { query } from '../pg/connect.js';
 import type { PreflightFacts } from '../preflight/facts.js';
 import { gatherFacts, judge } from '../preflight/preflight.js';
 import type { PreflightReport } from '../preflight/report.js';
-import { readStates } from '../state/state-store.js';
+import { readStates, type DatabaseRecord } from '../state/state-store.js';
 import type { RunContext } from './context.js';
 
 export interface Preflighted {
   readonly report: PreflightReport;
   readonly facts: PreflightFacts;
+  /** The earlier runs' records the plan was made from. */
+  readonly records: readonly DatabaseRecord[];
+  /** When the facts were read (epoch ms). */
+  readonly at: number;
 }
 
 export function runPreflight(context: RunContext): ResultAsync<Preflighted, MigrationError> {
@@ -29,14 +33,30 @@ export function runPreflight(context: RunContext): ResultAsync<Preflighted, Migr
         .orElse((error) => okAsync(error))
         .andThen((tools) =>
           query(target, redactor, 'internal', 'Reading the migration state', readStates).andThen((previous) =>
-            gatherFacts({ options, redactor, source, target, tools, previous }),
+            gatherFacts({ options, redactor, source, target, tools, previous }).map((facts) => ({ facts, previous })),
           ),
         )
-        .map((facts) => {
+        .map(({ facts, previous }) => {
           const report = judge(facts);
           for (const check of report.checks) context.emit({ type: 'check', check });
-          return { report, facts };
+          return { report, facts, records: previous, at: Date.now() };
         }),
     ),
   );
+}
+
+/** How long a preflight's plan may be reused by migrate(). */
+const REUSABLE_MS = 10 * 60 * 1000;
+
+/**
+ * The preflight a run goes by: `prepared` (one this Migrator just made) when
+ * it is recent and no run changed the records since, else a new one. Read
+ * under the run's lock, so no run can change them after this.
+ */
+export function preflightFor(context: RunContext, prepared: Preflighted | undefined): ResultAsync<Preflighted, MigrationError> {
+  if (!prepared || Date.now() - prepared.at > REUSABLE_MS) return runPreflight(context);
+  return context.clusters
+    .of('target')
+    .andThen((target) => query(target, context.redactor, 'internal', 'Reading the migration state', readStates))
+    .andThen((records) => (JSON.stringify(records) === JSON.stringify(prepared.records) ? okAsync(prepared) : runPreflight(context)));
 }
