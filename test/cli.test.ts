@@ -1,10 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Migrator, toServiceResponse } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { seed } from './support/fixtures.js';
@@ -224,12 +224,22 @@ describe('the datalakehouse-db-migrate command', () => {
       expect(preflight.code, preflight.stderr).toBe(0);
       expect(jsonLines(preflight.stdout).some((line) => line['type'] === 'check')).toBe(true);
 
+      // A URI written without its password takes it from SRC_PASSWORD / DEST_PASSWORD.
+      const filled = await cli(['status', '--json', '--databases', 'shop,archive'], {
+        SOURCE_SERVICE_URI: source.uri('postgres', { password: '' }),
+        SRC_PASSWORD: source.password,
+        TARGET_SERVICE_URI: target.uri('postgres', { password: '' }),
+        DEST_PASSWORD: target.password,
+      });
+      expect(filled.code, filled.stderr).toBe(0);
+      expect(JSON.parse(filled.stdout)).toEqual(JSON.parse(status.stdout));
+
       const wrong = 'not-the-password-3f1c';
       const refused = await cli(['preflight', '--databases', 'shop'], env({ DEST_PASSWORD: wrong }));
       expect(refused.code).toBe(3);
       expect(refused.stderr).toContain('error (auth)');
 
-      for (const ran of [status, preflight, refused]) {
+      for (const ran of [status, preflight, filled, refused]) {
         for (const secret of [source.password, target.password, wrong]) {
           expect(ran.stdout).not.toContain(secret);
           expect(ran.stderr).not.toContain(secret);
@@ -238,15 +248,12 @@ describe('the datalakehouse-db-migrate command', () => {
     });
 
     it('stop ends the migration, leaves no replication object, and exits 0', async () => {
-      const ran = await cli(['stop', '--databases', 'shop,archive', '--timeout', '60s'], uris());
+      const ran = await cli(['stop', '--databases', 'shop,archive', '--timeout', '60s', '--log-format', 'text'], uris());
       expect(ran.code, ran.stderr).toBe(0);
-      expect(jsonLines(ran.stdout).at(-1)).toEqual({
-        migration: { error: null, method: '', status: 'done' },
-        migration_detail: [
-          { dbname: 'archive', error: null, method: 'pg_dump', status: 'done' },
-          { dbname: 'shop', error: null, method: 'replication', status: 'done' },
-        ],
-      });
+      expect(ran.stderr).toMatch(/^shop: catch-up caught-up /m);
+      expect(ran.stderr).toMatch(/^shop: replication stopped$/m);
+      expect(ran.stdout).toMatch(/^archive +done +pg_dump +null$/m);
+      expect(ran.stdout).toMatch(/^shop +done +replication +null$/m);
       expect(await source.sql()`select slot_name from pg_replication_slots`).toHaveLength(0);
       expect(await source.sql('shop')`select pubname from pg_publication`).toHaveLength(0);
       expect(await target.sql('shop')`select subname from pg_subscription`).toHaveLength(0);
@@ -286,6 +293,7 @@ describe('the datalakehouse-db-migrate command', () => {
       expect(await source.sql()`select slot_name from pg_replication_slots`).toHaveLength(0);
       expect(await source.sql('orders')`select pubname from pg_publication`).toHaveLength(0);
       expect(await target.sql()`select datname from pg_database where datname = 'orders'`).toHaveLength(0);
+      expect(readdirSync(tmpdir()).filter((name) => name.startsWith('dlh-migrate-') && name.includes(`-${child.pid}-`))).toEqual([]);
 
       const refused = await cli(['stop', '--databases', 'orders'], uris());
       expect(refused.code).toBe(5);
@@ -293,8 +301,11 @@ describe('the datalakehouse-db-migrate command', () => {
     });
 
     it('quits at once on a second Ctrl-C', async () => {
+      // Quitting at once leaves the run's temporary files: they go with this directory.
+      const scratch = mkdtempSync(join(tmpdir(), 'dlh-cli-quit-'));
+      onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
       const child = spawn(process.execPath, [bin, 'migrate', '--databases', 'orders', '--method', 'replication'], {
-        env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmpdir(), ...uris() },
+        env: { PATH: process.env['PATH'] ?? '', TMPDIR: scratch, ...uris() },
       });
       let stdout = '';
       let stderr = '';
