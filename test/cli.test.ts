@@ -89,6 +89,8 @@ describe('the datalakehouse-db-migrate command', () => {
       ['migrate', ['--dry-run', '--method <method>', '--jobs <n>', '--log-format <format>']],
       ['status', ['--json', '--ignore-databases <names>']],
       ['stop', ['--force', '--timeout <duration>']],
+      ['verify', ['--catch-up-timeout <duration>']],
+      ['cutover', ['--read-only-source', '--no-verify', '--timeout <duration>']],
     ])('prints help for "%s" and exits 0', async (command, mentions) => {
       const ran = await cli([...(command ? [command] : []), '--help']);
       expect(ran.code).toBe(0);
@@ -245,6 +247,17 @@ describe('the datalakehouse-db-migrate command', () => {
           expect(ran.stderr).not.toContain(secret);
         }
       }
+    });
+
+    it('verify --json compares every database and exits 0 when all are equal', async () => {
+      const ran = await cli(['verify', '--databases', 'shop,archive', '--json'], uris());
+      expect(ran.code, ran.stderr).toBe(0);
+      const report = JSON.parse(ran.stdout) as { ok: boolean; databases: { dbname: string; status: string }[] };
+      expect(report.ok).toBe(true);
+      expect(report.databases.map((d) => [d.dbname, d.status]).sort()).toEqual([
+        ['archive', 'equal'],
+        ['shop', 'equal'],
+      ]);
     });
 
     it('stop ends the migration, leaves no replication object, and exits 0', async () => {

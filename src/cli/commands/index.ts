@@ -8,5 +8,7 @@ import { migrateCommand } from './migrate.js';
 import { preflightCommand } from './preflight.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
+import { verifyCommand } from './verify.js';
+import { cutoverCommand } from './cutover.js';
 
-export const COMMANDS: readonly CliCommand[] = [preflightCommand, migrateCommand, statusCommand, stopCommand];
+export const COMMANDS: readonly CliCommand[] = [preflightCommand, migrateCommand, statusCommand, verifyCommand, cutoverCommand, stopCommand];

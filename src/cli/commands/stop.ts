@@ -1,8 +1,8 @@
-import { InvalidArgumentError } from 'commander';
 import { toServiceResponse } from '../../index.js';
 import type { CliCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { renderStatus } from '../render/status-table.js';
+import { duration } from './duration.js';
 
 /** `stop`: ends the migration and removes its replication objects from both clusters. */
 export const stopCommand: CliCommand = {
@@ -27,12 +27,3 @@ export const stopCommand: CliCommand = {
       .mapErr((error) => (error.kind === 'unsafe-stop' ? { ...error, hint: `${error.hint ?? ''} Here: stop --force.`.trim() } : error));
   },
 };
-
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Seconds, or a number with a unit: `90`, `90s`, `5m`, `1h`, `500ms`. */
-function duration(value: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!match) throw new InvalidArgumentError('Expected a duration such as 90, 90s, 5m or 1h.');
-  return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
-}
