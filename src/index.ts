@@ -25,7 +25,7 @@ export type { ErrorCause, MigrationError, MigrationErrorKind } from './errors.js
 export type * from './events.js';
 export type { CheckResult, CheckStatus, DatabasePlan, PreflightReport, ServerSummary } from './preflight/report.js';
 export { CHECK_IDS, type CheckId } from './preflight/report.js';
-export type { ConnectionConfig, ConnectionFields, ConnectionInput, MethodOption, MigratorOptions, SslMode } from './options.js';
+export type { ConnectionConfig, ConnectionFields, ConnectionInput, DatabaseRename, MethodOption, MigratorOptions, SslMode } from './options.js';
 export { METHODS } from './options.js';
 export type { Connection, Side } from './pg/connect.js';
 export type { Redactor } from './redact.js';

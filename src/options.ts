@@ -57,9 +57,12 @@ export interface MigratorOptions {
   /**
    * Only these databases (default: every non-template database on the source
    * that accepts connections). Must not be empty, and must not name a database
-   * that is also in `ignoreDatabases`.
+   * that is also in `ignoreDatabases`. An entry `{ source: 'shop', target:
+   * 'shop_test_42' }` copies a database into a destination database of
+   * another name: status, events and the other methods then name it by its
+   * destination name.
    */
-  readonly databases?: readonly string[];
+  readonly databases?: readonly (string | DatabaseRename)[];
   /** Never these databases. */
   readonly ignoreDatabases?: readonly string[];
   /** Roles not copied to the destination (objects they own are restored owned by the destination user). */
@@ -101,6 +104,17 @@ export interface MigratorOptions {
   readonly stopTimeoutMs?: number;
 }
 
+/** A database copied into a destination database of another name. */
+export interface DatabaseRename {
+  readonly source: string;
+  readonly target: string;
+}
+
+/** The destination name of source database `source`. */
+export function targetNameOf(options: Pick<NormalizedOptions, 'renames'>, source: string): string {
+  return options.renames.get(source) ?? source;
+}
+
 /** A connection after normalisation: every field known, the password kept apart from anything printable. */
 export interface ConnectionConfig {
   readonly host: string;
@@ -119,7 +133,10 @@ export interface NormalizedOptions {
   readonly source: ConnectionConfig;
   readonly target: ConnectionConfig;
   readonly method: MethodOption;
+  /** Source database names; those copied under another name are in {@link renames}. */
   readonly databases: readonly string[] | undefined;
+  /** Source database name → the destination database it is copied into, where they differ. */
+  readonly renames: ReadonlyMap<string, string>;
   readonly ignoreDatabases: readonly string[];
   readonly excludeRoles: readonly string[];
   readonly excludeExtensions: readonly string[];
@@ -220,10 +237,14 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
   const source = readConnection(read('source'), 'source', issues);
   const target = readConnection(read('target'), 'target', issues);
   const method = readMethod(read('method'), issues);
-  const databases = readNameList(read('databases'), 'options.databases', issues, {
-    message: 'options.databases is empty, so nothing would be migrated',
-    hint: 'Leave databases out to migrate every database, or name at least one.',
-  });
+  const renames = new Map<string, string>();
+  const databases = readNameList(
+    read('databases'),
+    'options.databases',
+    issues,
+    { message: 'options.databases is empty, so nothing would be migrated', hint: 'Leave databases out to migrate every database, or name at least one.' },
+    renames,
+  );
   const ignoreDatabases = readNameList(read('ignoreDatabases'), 'options.ignoreDatabases', issues);
   if (databases && ignoreDatabases) {
     ignoreDatabases.forEach((name, index) => {
@@ -255,6 +276,7 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
     target,
     method: method ?? 'auto',
     databases: databases ? Object.freeze(databases) : undefined,
+    renames,
     ignoreDatabases: Object.freeze(ignoreDatabases ?? []),
     excludeRoles: Object.freeze(excludeRoles ?? []),
     excludeExtensions: Object.freeze(excludeExtensions ?? []),
@@ -286,6 +308,7 @@ function readNameList(
   path: string,
   issues: OptionIssues,
   whenEmpty?: { message: string; hint: string },
+  renames?: Map<string, string>,
 ): string[] | undefined {
   if (value === undefined || value === UNREADABLE) return undefined;
   const noun = path.endsWith('Roles') ? 'role' : path.endsWith('Extensions') ? 'extension' : 'database';
@@ -303,22 +326,45 @@ function readNameList(
   }
   if (length === 0 && whenEmpty) issues.add(whenEmpty.message, whenEmpty.hint);
   const firstAt = new Map<string, number>();
+  /** Destination names of renamed entries, and where each came from. */
+  const targetAt = new Map<string, number>();
+  const validName = (name: unknown, at: string): name is string => {
+    if (typeof name !== 'string') issues.add(`${at} must be a string, got ${kindOf(name)}`, hint);
+    else if (name === '') issues.add(`${at} must not be empty`, `Name a ${noun}, or remove the entry.`);
+    else if (name.includes('\0')) issues.add(`${at} contains a NUL character, which no ${noun} name can`, hint);
+    else if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
+      issues.add(`${at} is longer than ${MAX_NAME_BYTES} bytes, which no ${noun} name can be`, 'Check the name: PostgreSQL names are at most 63 bytes.');
+    } else return true;
+    return false;
+  };
   for (let index = 0; index < length && !issues.full; index++) {
     const at = `${path}[${index}]`;
     const entry = readProperty(value as object, index, at, issues);
     if (entry === UNREADABLE) continue;
-    if (typeof entry !== 'string') {
-      issues.add(`${at} must be a string, got ${kindOf(entry)}`, hint);
-    } else if (entry === '') {
-      issues.add(`${at} must not be empty`, `Name a ${noun}, or remove the entry.`);
-    } else if (entry.includes('\0')) {
-      issues.add(`${at} contains a NUL character, which no ${noun} name can`, hint);
-    } else if (Buffer.byteLength(entry, 'utf8') > MAX_NAME_BYTES) {
-      issues.add(`${at} is longer than ${MAX_NAME_BYTES} bytes, which no ${noun} name can be`, 'Check the name: PostgreSQL names are at most 63 bytes.');
-    } else if (firstAt.has(entry)) {
-      issues.add(`${at} repeats "${entry}" (also at [${firstAt.get(entry)}])`, `Name each ${noun} once.`);
+    let name: unknown = entry;
+    let target: string | undefined;
+    if (renames && isRecord(entry)) {
+      // `{ source: 'shop', target: 'shop_test_42' }`: the database copied under another name.
+      checkKeys(entry, ['source', 'target'], at, 'a key', issues);
+      name = readProperty(entry, 'source', `${at}.source`, issues);
+      const renamed = readProperty(entry, 'target', `${at}.target`, issues);
+      if (name === UNREADABLE || renamed === UNREADABLE) continue;
+      if (!validName(name, `${at}.source`) || !validName(renamed, `${at}.target`)) continue;
+      target = renamed;
+    } else if (!validName(name, at)) {
+      if (renames && typeof entry !== 'string') issues.add(`${at} may also be { source, target } to copy a database under another name`, hint);
+      continue;
+    }
+    const source = name as string;
+    const destination = target ?? source;
+    if (firstAt.has(source)) {
+      issues.add(`${at} repeats "${source}" (also at [${firstAt.get(source)}])`, `Name each ${noun} once.`);
+    } else if (renames && targetAt.has(destination)) {
+      issues.add(`${at} copies into "${destination}", as [${targetAt.get(destination)}] does`, 'Give each database a destination name of its own.');
     } else {
-      firstAt.set(entry, index);
+      firstAt.set(source, index);
+      targetAt.set(destination, index);
+      if (target !== undefined && target !== source) renames?.set(source, target);
     }
   }
   return [...firstAt.keys()];

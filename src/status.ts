@@ -30,7 +30,10 @@ export interface ReplicationLag {
 
 /** One database's migration. */
 export interface DatabaseStatus {
+  /** The destination database's name. */
   readonly dbname: string;
+  /** The source database's name, when it was copied under another (`databases: [{ source, target }]`). */
+  readonly source?: string;
   readonly method: DatabaseMethod;
   readonly status: DatabaseState;
   readonly error: string | null;

@@ -223,7 +223,7 @@ describe('post-data plan', () => {
     await target.exec('create database postdata');
     const connection = (await openConnection(targetConfig, 'target', 'postdata', redactor))._unsafeUnwrap();
     connections.push(connection);
-    const result = await withDatabaseSchema(schemaSync, 'postdata', true, (schema) =>
+    const result = await withDatabaseSchema(schemaSync, { source: 'postdata', target: 'postdata' }, true, (schema) =>
       schema.applyPreData().andThen(() =>
         schema.planPostData().andThen((first) =>
           schema.planPostData().andThen((second) => {

@@ -92,6 +92,7 @@ describe('replication health from PostgreSQL 15 to 17', () => {
   function job(db: string): DatabaseJob {
     return {
       dbname: db,
+      sourceDbname: db,
       source: { sql: source.sql(db), side: 'source', database: db },
       target: { sql: target.sql(db), side: 'target', database: db },
       sourceConfig: { ...source.fields(db), sslmode: 'disable' } as unknown as DatabaseJob['sourceConfig'],

@@ -32,7 +32,10 @@ export interface TargetFacts extends ClusterFacts {
 }
 
 export interface DatabaseFacts {
+  /** The source database. */
   readonly info: DatabaseInfo;
+  /** The destination database's name (`info.name` unless the caller renamed it). */
+  readonly targetName: string;
   readonly extensions: readonly InstalledExtension[];
   readonly tablesWithoutIdentity: readonly string[];
   readonly unloggedTables: readonly string[];

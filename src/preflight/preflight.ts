@@ -7,7 +7,7 @@
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { forEachLimited } from '../util/for-each-limited.js';
 import type { MigrationError } from '../errors.js';
-import type { NormalizedOptions } from '../options.js';
+import { targetNameOf, type NormalizedOptions } from '../options.js';
 import { closeConnection, openConnection, query, type Connection } from '../pg/connect.js';
 import { listDatabases, type DatabaseInfo } from '../pg/queries/databases.js';
 import { availableExtensions, installedExtensions } from '../pg/queries/extensions.js';
@@ -142,17 +142,19 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
       failure ??= sourceFacts.error;
       return;
     }
-    const targetFacts = await inspectTarget(input, info.name);
+    const targetName = targetNameOf(options, info.name);
+    const targetFacts = await inspectTarget(input, targetName);
     if (targetFacts.isErr()) {
       failure ??= targetFacts.error;
       return;
     }
     results[index] = {
       info,
+      targetName,
       ...sourceFacts.value,
       target: targetFacts.value.database,
       targetRights: targetFacts.value.rights,
-      previous: input.previous.find((p) => p.dbname === info.name),
+      previous: input.previous.find((p) => p.dbname === targetName),
     };
   });
   return ResultAsync.fromSafePromise(work).andThen(() =>
@@ -227,7 +229,8 @@ function toCheckResult(finding: Finding, facts: PreflightFacts): CheckResult {
     message,
     ...(finding.hint !== undefined && status !== 'pass' ? { hint: finding.hint } : {}),
     ...(finding.side !== undefined ? { side: finding.side } : {}),
-    ...(finding.database !== undefined ? { database: finding.database } : {}),
+    // Findings name source databases; the report names each by its destination name, as the plan does.
+    ...(finding.database !== undefined ? { database: facts.databases.find((d) => d.info.name === finding.database)?.targetName ?? finding.database } : {}),
     ...(finding.blocks !== undefined && !finding.ok ? { blocks: finding.blocks } : {}),
   };
 }
@@ -249,7 +252,8 @@ function planDatabase(db: DatabaseFacts, findings: readonly Finding[], facts: Pr
   const paths = pathsOf(db, facts);
   const rights = method === 'replication' && blockers.length === 0 && paths.source.ok && paths.target.ok ? { source: paths.source.path, target: paths.target.path } : null;
   return {
-    dbname: db.info.name,
+    dbname: db.targetName,
+    ...(db.targetName !== db.info.name ? { source: db.info.name } : {}),
     method: blockers.length > 0 ? null : method,
     action: decision.action,
     rights,

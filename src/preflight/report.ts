@@ -78,7 +78,10 @@ export interface CheckResult extends CheckSubject {
 
 /** The plan for one database. */
 export interface DatabasePlan {
+  /** The destination database's name. */
   readonly dbname: string;
+  /** The source database's name, when the caller copies it under another (`databases: [{ source, target }]`). */
+  readonly source?: string;
   /** The method it will use; `null` when nothing can migrate it. */
   readonly method: DatabaseMethod | null;
   /**

@@ -12,7 +12,7 @@ export function pathsOf(db: DatabaseFacts, facts: Pick<PreflightFacts, 'source' 
   return {
     source: chooseSourcePath({ dbname, rights: facts.source.rights, database: db.rights, service: facts.source.managed }),
     target: chooseTargetPath({
-      dbname,
+      dbname: db.targetName,
       rights: facts.target.rights,
       major: facts.target.settings.major,
       database: db.targetRights,

@@ -33,20 +33,28 @@ export interface RunContext {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** A database's name on each side: they differ when it is copied under another name. */
+export interface DatabaseNames {
+  readonly source: string;
+  readonly target: string;
+}
+
 /** Opens the source and destination pools of one database for `use`, and always closes them. */
 export function withJob<T>(
   context: Pick<RunContext, 'options' | 'redactor' | 'emit' | 'budget' | 'signal'>,
-  dbname: string,
+  names: DatabaseNames | string,
   use: (job: DatabaseJob) => ResultAsync<T, MigrationError>,
   open: { readonly sourceReadWrite?: boolean } = {},
 ): ResultAsync<T, MigrationError> {
   const { options, redactor, emit, budget, signal } = context;
-  return openConnection(options.source, 'source', dbname, redactor, { max: options.jobs + 2, readWrite: open.sourceReadWrite === true }).andThen((source) =>
+  const { source: sourceDbname, target: dbname } = typeof names === 'string' ? { source: names, target: names } : names;
+  return openConnection(options.source, 'source', sourceDbname, redactor, { max: options.jobs + 2, readWrite: open.sourceReadWrite === true }).andThen((source) =>
     openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
       .orTee(() => closeConnection(source))
       .andThen((target) => {
         const job: DatabaseJob = {
           dbname,
+          sourceDbname,
           source,
           target,
           sourceConfig: options.source,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { cancelledError } from '../util/cancellation.js';
 import { err, ok, okAsync, safeTry, ResultAsync } from 'neverthrow';
 import { syncLargeObjects } from '../copy/large-object-copy.js';
 import { syncSequences } from '../copy/copy-engine.js';
@@ -50,7 +51,8 @@ export function runCutover(context: RunContext, target: Connection, request: Cut
       );
     }
     for (const db of status.databases.filter((d) => d.method === 'replication' && d.status === 'syncing')) {
-      yield* withJob(context, db.dbname, (job) => cutoverDatabase(context, target, job, db, request), { sourceReadWrite: true });
+      if (context.signal?.aborted) return err(cancelledError('cutover()'));
+      yield* withJob(context, { source: db.source ?? db.dbname, target: db.dbname }, (job) => cutoverDatabase(context, target, job, db, request), { sourceReadWrite: true });
     }
     return ok(undefined);
   });
@@ -98,7 +100,9 @@ function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJ
       }),
     )
     .andThen(() => (request.verify ? verified(job, db, request) : okAsync(undefined)).map(() => undefined))
-    .andThen(() => (request.verify ? okAsync(step('verified', 'every table, sequence and large object is equal on both sides')) : okAsync(undefined)));
+    .andThen(() => (request.verify ? okAsync(step('verified', 'every table, sequence and large object is equal on both sides')) : okAsync(undefined)))
+    // Cancelled before the stop: roll back like any failure.
+    .andThen(() => (context.signal?.aborted ? err(cancelledError(`The cutover of "${dbname}"`, { database: dbname })) : okAsync(undefined)));
 
   return switched
     .orElse((error) =>

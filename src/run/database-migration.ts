@@ -28,7 +28,10 @@ export interface DatabaseMigrationContext extends RunContext {
 }
 
 export interface DatabaseWork {
+  /** The source database. */
   readonly info: DatabaseInfo;
+  /** The destination database's name: `info.name`, or another for a database copied under a new name. */
+  readonly target: string;
   readonly method: DatabaseMethod;
   readonly decision: Decision;
   readonly fallbackReasons: readonly string[];
@@ -56,16 +59,17 @@ export async function refuseDatabase(
   const error = work.blockers.join('; ');
   const kind = work.decision.action === 'refuse' ? work.decision.kind : 'preflight';
   await query(context.targetCluster, context.redactor, 'internal', 'Recording the refusal', (sql) =>
-    recordRefusal(sql, work.info.name, work.method, error, kind),
+    recordRefusal(sql, work.target, work.method, error, kind),
   );
-  context.emit({ type: 'database:done', dbname: work.info.name, method: work.method, status: 'failed', error, durationMs: 0 });
-  return { dbname: work.info.name, status: 'failed', error: migrationError(kind, error, { database: work.info.name }) };
+  context.emit({ type: 'database:done', dbname: work.target, method: work.method, status: 'failed', error, durationMs: 0 });
+  return { dbname: work.target, status: 'failed', error: migrationError(kind, error, { database: work.target }) };
 }
 
 /** Migrates one database that can be; failures are recorded and emitted, and returned in the outcome. */
 export async function migrateDatabase(context: DatabaseMigrationContext, work: DatabaseWork): Promise<DatabaseOutcome> {
   const { emit, targetCluster, redactor } = context;
-  const dbname = work.info.name;
+  const dbname = work.target;
+  const names = { source: work.info.name, target: work.target };
   const started = Date.now();
   const record = (change: StateChange): ResultAsync<void, MigrationError> =>
     query(targetCluster, redactor, 'internal', 'Recording the state', async (sql) => {
@@ -77,7 +81,7 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
   let created: number | undefined;
   const outcome = await prepareDestination(context, work).andThen((targetOid) => {
     if (work.decision.action === 'create' || work.decision.action === 'redo') created = targetOid;
-    return withJob(context, dbname, (job) => {
+    return withJob(context, names, (job) => {
       const resumed = work.decision.action === 'resume';
       emit({ type: 'database:start', dbname, method: work.method, fallbackReasons: work.fallbackReasons, resumed });
       if (resumed) return record({ status: 'running' }).andThen(() => strategy.migrate(job, { kind: 'resume' }));
@@ -86,6 +90,7 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
           query(targetCluster, redactor, 'internal', 'Recording the start', (sql) =>
             recordStart(sql, {
               dbname,
+              sourceDbname: work.info.name,
               method: work.method,
               fallbackReasons: work.fallbackReasons,
               source: work.source,
@@ -122,7 +127,8 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
  * unfinished attempt this migration provably created and creates it anew.
  */
 function prepareDestination(context: DatabaseMigrationContext, work: DatabaseWork): ResultAsync<number, MigrationError> {
-  const { decision, info } = work;
+  const { decision } = work;
+  const info = { ...work.info, name: work.target };
   switch (decision.action) {
     case 'create':
       return context.schemaSync.createDatabase(context.targetCluster, info);
@@ -165,9 +171,9 @@ function prepareDestination(context: DatabaseMigrationContext, work: DatabaseWor
 async function discardCancelled(context: DatabaseMigrationContext, work: DatabaseWork, created: number | undefined): Promise<void> {
   if (work.decision.action === 'resume') return;
   const settled = { ...context, signal: undefined };
-  const dbname = work.info.name;
+  const dbname = work.target;
   if (work.method === 'replication') {
-    await withJob(settled, dbname, (job) => context.strategies.replication.stop(job));
+    await withJob(settled, { source: work.info.name, target: dbname }, (job) => context.strategies.replication.stop(job));
   }
   if (created !== undefined) {
     await query(context.targetCluster, context.redactor, 'schema', `Dropping the unfinished "${dbname}"`, (sql) => dropOwnDatabase(sql, dbname, created as number));
@@ -187,11 +193,11 @@ function discardEarlierReplication(
   const previous = work.previous;
   if (!previous || previous.method !== 'replication' || sameSource(previous.source, work.source) === false) return okAsync(undefined);
   const replication = context.strategies.replication;
-  return job ? replication.stop(job) : withJob(context, work.info.name, (earlier) => replication.stop(earlier));
+  return job ? replication.stop(job) : withJob(context, { source: work.info.name, target: work.target }, (earlier) => replication.stop(earlier));
 }
 
 function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strategy: MigrationStrategy): ResultAsync<Reached, MigrationError> {
-  return withDatabaseSchema(context.schemaSync, job.dbname, context.noOwner, (schema) =>
+  return withDatabaseSchema(context.schemaSync, { source: job.sourceDbname, target: job.dbname }, context.noOwner, (schema) =>
     strategy.migrate(job, { kind: 'fresh', schema }).orElse((error) =>
       // No publication, subscription or slot may outlive a failed attempt.
       strategy

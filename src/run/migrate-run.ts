@@ -78,11 +78,12 @@ export function runMigration(context: RunContext, target: Connection, prepared?:
 /** Each planned database with what the run needs to migrate it. */
 function planWork(report: PreflightReport, facts: PreflightFacts): DatabaseWork[] {
   return report.databases.flatMap((plan) => {
-    const db = facts.databases.find((d) => d.info.name === plan.dbname);
+    const db = facts.databases.find((d) => d.targetName === plan.dbname);
     if (!db) return [];
     return [
       {
         info: db.info,
+        target: db.targetName,
         method: plan.method ?? (facts.method === 'dump' || plan.replicationBlockers.length > 0 ? 'pg_dump' : 'replication'),
         decision: decisionFor(db, facts),
         fallbackReasons: plan.replicationBlockers,

@@ -8,7 +8,7 @@
  */
 import { okAsync, ResultAsync } from 'neverthrow';
 import { describeError, type MigrationError } from '../errors.js';
-import type { NormalizedOptions } from '../options.js';
+import { targetNameOf, type NormalizedOptions } from '../options.js';
 import { query } from '../pg/connect.js';
 import { databaseOids, listDatabases, type DatabaseInfo } from '../pg/queries/databases.js';
 import { systemIdentifier } from '../pg/queries/server-settings.js';
@@ -34,7 +34,7 @@ export function readStatus(context: RunContext, reading: StatusReading = {}): Re
   const { options, redactor, clusters } = context;
   const destination = clusters.of('target').andThen((target) =>
     query(target, redactor, 'internal', 'Reading the migration state', async (sql) => ({
-      records: (await readStates(sql)).filter((r) => selects(options, r.dbname)),
+      records: (await readStates(sql)).filter((r) => selects(options, r.sourceDbname)),
       live: reading.live ?? (await isLocked(sql)),
       oids: await databaseOids(sql),
     })),
@@ -68,7 +68,7 @@ async function inspectAll(
 ): Promise<DatabaseStatus[]> {
   const statuses: DatabaseStatus[] = new Array<DatabaseStatus>(records.length);
   await forEachLimited(records, 4, async (record, index) => {
-    const info = view?.databases.find((d) => d.name === record.dbname);
+    const info = view?.databases.find((d) => d.name === record.sourceDbname);
     const source: SourceIdentity | undefined = info && view ? { systemId: view.systemId, databaseOid: info.oid } : undefined;
     const observed = observe(record, { live, targetOid: oids.get(record.dbname) ?? null, source });
     statuses[index] = observed.status === 'syncing' ? await inspect(context, record, observed) : observed;
@@ -78,7 +78,7 @@ async function inspectAll(
 
 /** A syncing database's strategy looks at it: `syncing` only while nothing is wrong. */
 async function inspect(context: RunContext, record: DatabaseRecord, observed: DatabaseStatus): Promise<DatabaseStatus> {
-  const inspection = await withJob(context, record.dbname, (job) =>
+  const inspection = await withJob(context, { source: record.sourceDbname, target: record.dbname }, (job) =>
     context.strategies[record.method].inspect(job, record.applyErrorsBaseline),
   );
   if (inspection.isErr()) return { ...observed, status: 'failed', error: describeError(inspection.error), errorKind: inspection.error.kind };
@@ -91,9 +91,10 @@ async function inspect(context: RunContext, record: DatabaseRecord, observed: Da
 function planned(options: NormalizedOptions, records: readonly DatabaseRecord[], view: SourceView | undefined): DatabaseStatus[] {
   if (!view) return [];
   return selectDatabases(view.databases, options)
-    .selected.filter((db) => !records.some((r) => r.dbname === db.name))
+    .selected.filter((db) => !records.some((r) => r.dbname === targetNameOf(options, db.name)))
     .map((db) => ({
-      dbname: db.name,
+      dbname: targetNameOf(options, db.name),
+      ...(targetNameOf(options, db.name) !== db.name ? { source: db.name } : {}),
       method: options.method === 'dump' ? 'pg_dump' : 'replication',
       status: 'pending',
       error: null,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { cancelledError } from '../util/cancellation.js';
 import { err, ok, safeTry, type ResultAsync } from 'neverthrow';
 import { describeError, migrationError, type MigrationError } from '../errors.js';
 import { query, type Connection } from '../pg/connect.js';
@@ -51,9 +52,11 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
 
     const behind = new Map<string, string>();
     for (const db of replicated.filter((d) => d.status === 'syncing')) {
-      const caught = yield* withJob(context, db.dbname, (job) => context.strategies.replication.catchUp(job, request.timeoutMs));
+      const caught = yield* withJob(context, { source: db.source ?? db.dbname, target: db.dbname }, (job) => context.strategies.replication.catchUp(job, request.timeoutMs));
       if (!caught.caughtUp) behind.set(db.dbname, caught.behind ?? 'behind');
     }
+    // Cancelled while waiting: nothing is dropped.
+    if (context.signal?.aborted) return err(cancelledError('stop()'));
     if (behind.size > 0 && !request.force) {
       return err(
         migrationError(
@@ -69,7 +72,8 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
 
     const failures: MigrationError[] = [];
     for (const db of replicated) {
-      const stopped = await withJob(context, db.dbname, (job) => context.strategies.replication.stop(job))
+      if (context.signal?.aborted) return err(cancelledError('stop()'));
+      const stopped = await withJob(context, { source: db.source ?? db.dbname, target: db.dbname }, (job) => context.strategies.replication.stop(job))
         // A database never created on the destination holds no subscription; its source side was cleaned when it failed.
         .orElse((error) => (error.kind === 'database-missing' && error.side === 'target' ? ok(undefined) : err(error)));
       if (stopped.isErr()) {

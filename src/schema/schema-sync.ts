@@ -218,10 +218,10 @@ export class SchemaSync {
     });
   }
 
-  /** Dumps one database's schema, ready to restore in sections. */
-  openDatabase(dbname: string, noOwner: boolean): ResultAsync<DatabaseSchema, MigrationError> {
+  /** Dumps one database's schema (`sourceDbname` on the source), ready to restore in sections into `dbname`. */
+  openDatabase(dbname: string, noOwner: boolean, sourceDbname: string = dbname): ResultAsync<DatabaseSchema, MigrationError> {
     const { tools, source, target, redactor, emit, jobs } = this.#context;
-    const sourceTool = { config: source, side: 'source' as const, database: dbname, signal: this.#context.signal };
+    const sourceTool = { config: source, side: 'source' as const, database: sourceDbname, signal: this.#context.signal };
     const targetTool = { config: target, side: 'target' as const, database: dbname, signal: this.#context.signal };
     return dumpSchema(tools, sourceTool, redactor).map((dump: SchemaDump): DatabaseSchema => {
       const applyPreData = (): ResultAsync<void, MigrationError> =>
@@ -256,11 +256,11 @@ export class SchemaSync {
 /** Runs `use` with a database's schema and always removes the dump afterwards. */
 export function withDatabaseSchema<T>(
   schemaSync: SchemaSync,
-  dbname: string,
+  names: { readonly source: string; readonly target: string },
   noOwner: boolean,
   use: (schema: DatabaseSchema) => ResultAsync<T, MigrationError>,
 ): ResultAsync<T, MigrationError> {
-  return schemaSync.openDatabase(dbname, noOwner).andThen((schema) =>
+  return schemaSync.openDatabase(names.target, noOwner, names.source).andThen((schema) =>
     use(schema)
       .andThen((value) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => okAsync(value)))
       .orElse((error) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => errAsync(error))),

@@ -29,6 +29,7 @@ export function observe(record: DatabaseRecord, seen: Observation): DatabaseStat
     error: record.error,
     errorKind: record.errorKind,
     fallbackReasons: record.fallbackReasons,
+    ...(record.sourceDbname !== record.dbname ? { source: record.sourceDbname } : {}),
     ...(record.method === 'replication' ? { rights: record.rights } : {}),
     startedAt: record.startedAt,
     updatedAt: record.updatedAt,

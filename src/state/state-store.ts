@@ -28,7 +28,10 @@ export interface SourceIdentity {
 
 /** One database's row. */
 export interface DatabaseRecord {
+  /** The destination database's name. */
   readonly dbname: string;
+  /** The source database's name: `dbname`, unless it was copied under another name. */
+  readonly sourceDbname: string;
   readonly method: DatabaseMethod;
   readonly status: RecordedState;
   readonly error: string | null;
@@ -70,7 +73,8 @@ export async function ensureStateTable(sql: Sql): Promise<void> {
       add column if not exists source_database_oid bigint,
       add column if not exists target_database_oid bigint,
       add column if not exists apply_errors_baseline bigint not null default 0,
-      add column if not exists replication_rights jsonb`).simple();
+      add column if not exists replication_rights jsonb,
+      add column if not exists source_dbname text`).simple();
 }
 
 interface Row {
@@ -86,6 +90,7 @@ interface Row {
   target_database_oid: string | null;
   apply_errors_baseline: string | null;
   replication_rights?: ReplicationPaths | null;
+  source_dbname?: string | null;
   started_at: Date;
   updated_at: Date;
 }
@@ -98,6 +103,7 @@ export async function readStates(sql: Sql): Promise<DatabaseRecord[]> {
     select to_jsonb(s) as row from ${sql(STATE_SCHEMA)}.database_state s order by dbname`;
   return rows.map(({ row: r }) => ({
     dbname: r.dbname,
+    sourceDbname: r.source_dbname ?? r.dbname,
     method: r.method,
     status: r.status,
     error: r.error,
@@ -120,6 +126,8 @@ export async function readStates(sql: Sql): Promise<DatabaseRecord[]> {
 /** What a run starting (or starting over) a database binds its record to. */
 export interface StartRecord {
   readonly dbname: string;
+  /** The source database's name, when it differs from `dbname`. */
+  readonly sourceDbname: string;
   readonly method: DatabaseMethod;
   readonly fallbackReasons: readonly string[];
   readonly source: SourceIdentity;
@@ -133,14 +141,14 @@ export async function recordStart(sql: Sql, start: StartRecord): Promise<void> {
   const rows = await sql`
     insert into ${sql(STATE_SCHEMA)}.database_state as s
       (dbname, method, status, error, error_kind, fallback_reasons, created_database,
-       source_system_id, source_database_oid, target_database_oid, apply_errors_baseline)
+       source_system_id, source_database_oid, target_database_oid, apply_errors_baseline, source_dbname)
     values (${start.dbname}, ${start.method}, 'running', null, null, ${sql.array([...start.fallbackReasons])},
-            ${start.createdDatabase}, ${start.source.systemId}, ${start.source.databaseOid}, ${start.targetOid}, 0)
+            ${start.createdDatabase}, ${start.source.systemId}, ${start.source.databaseOid}, ${start.targetOid}, 0, ${start.sourceDbname})
     on conflict (dbname) do update set
       method = excluded.method, status = 'running', error = null, error_kind = null,
       fallback_reasons = excluded.fallback_reasons, created_database = excluded.created_database,
       source_system_id = excluded.source_system_id, source_database_oid = excluded.source_database_oid,
-      target_database_oid = excluded.target_database_oid, apply_errors_baseline = 0,
+      target_database_oid = excluded.target_database_oid, apply_errors_baseline = 0, source_dbname = excluded.source_dbname,
       started_at = now(), updated_at = now()
     where s.status = any(${sql.array(from)}::text[])
     returning 1`;

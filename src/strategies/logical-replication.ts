@@ -121,7 +121,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
    */
   #rightsOf(job: DatabaseJob, options: { install: boolean }): ResultAsync<ReplicationRights, MigrationError> {
     return this.#step(job, 'Choosing the replication rights', async () => {
-      const choice = await detectPaths(job.dbname, job.source.sql, job.target.sql);
+      const choice = await detectPaths(job.sourceDbname, job.source.sql, job.target.sql);
       if (!choice.ok) throw new RightsMissing(choice.missing, choice.fix);
       if (options.install && choice.path.target === 'extension') {
         const [row] = await job.target.sql<{ installed: boolean }[]>`select exists (select 1 from pg_extension where extname = ${EXTRAS_EXTENSION}) as installed`;
@@ -145,7 +145,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     // A slot left by a run that died before its subscription existed would block the name; its position is worthless without its snapshot.
     await this.#dropSlots(job, rights, name, null);
     const [row] = await job.source.sql<{ version: string }[]>`select current_setting('server_version_num') as version`;
-    return createSlotWithSnapshot(job.sourceConfig, job.dbname, name, Number(row?.version));
+    return createSlotWithSnapshot(job.sourceConfig, job.sourceDbname, name, Number(row?.version));
   }
 
   /**
@@ -184,7 +184,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   async #subscribe(job: DatabaseJob, rights: ReplicationRights, name: string): Promise<void> {
     await rights.createSubscription(job.target.sql, {
       name,
-      conninfo: subscriptionConninfo(job.sourceConfig, job.dbname),
+      conninfo: subscriptionConninfo(job.sourceConfig, job.sourceDbname),
       publication: name,
       slot: name,
       existingSlot: true,

@@ -19,7 +19,10 @@ import type { ReplicationPaths } from './replication/rights/paths.js';
 
 /** What a strategy works with for one database. */
 export interface DatabaseJob {
+  /** The destination database's name: the one status and events use. */
   readonly dbname: string;
+  /** The source database's name; differs from `dbname` for a database copied under another name. */
+  readonly sourceDbname: string;
   /** A pool on the source database, with room for `jobs + 1` connections. */
   readonly source: Connection;
   /** A pool on the destination database. */

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { targetNameOf } from '../options.js';
 import { err, errAsync, ok, ResultAsync, safeTry } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { isConnectionLoss, query, sideOf, toCause } from '../pg/connect.js';
@@ -30,7 +31,7 @@ export function runVerify(context: RunContext, options: VerifyOptions | undefine
   return safeTry(async function* () {
     const target = yield* context.clusters.of('target');
     const records = yield* query(target, context.redactor, 'internal', 'Reading the migration state', (sql) => readStates(sql));
-    const selected = records.filter((r) => selects(context.options, r.dbname));
+    const selected = records.filter((r) => selects(context.options, r.sourceDbname));
     const databases: DatabaseVerification[] = [];
     for (const record of selected) {
       const verdict = record.status === 'done' || record.status === 'syncing' ? yield* verifyOne(context, record, settings) : skipped(record);
@@ -38,7 +39,8 @@ export function runVerify(context: RunContext, options: VerifyOptions | undefine
       databases.push(verdict);
     }
     // A database named in the options that no run recorded: nothing to verify, and the report says so.
-    for (const dbname of context.options.databases ?? []) {
+    for (const sourceDbname of context.options.databases ?? []) {
+      const dbname = targetNameOf(context.options, sourceDbname);
       if (selected.some((r) => r.dbname === dbname)) continue;
       const method = context.options.method === 'dump' ? 'pg_dump' : 'replication';
       const verdict: DatabaseVerification = {
@@ -71,7 +73,7 @@ function verifyOne(context: RunContext, record: DatabaseRecord, settings: Verify
     differences: [],
     durationMs: Date.now() - started,
   });
-  return withJob(context, dbname, (job) =>
+  return withJob(context, { source: record.sourceDbname, target: dbname }, (job) =>
     ResultAsync.fromPromise(
       verifyDatabase(job, record, settings, skipSchemas).catch((error: unknown) => {
         // What the server refused (a table the user may not read, say) is this database's verdict.
