@@ -8,7 +8,7 @@ import { accessSync, chmodSync, constants, existsSync, lstatSync, readFileSync, 
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 
-export type Major = 13 | 15 | 17;
+export type Major = 12 | 13 | 14 | 15 | 16 | 17 | 18;
 
 const DEBIAN_MAJORS: readonly Major[] = [15];
 
