@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { reachableNative } from './server-files.js';
 
-export type Major = 13 | 15 | 17;
+export type Major = 12 | 13 | 14 | 15 | 16 | 17 | 18;
 
 const DEBIAN_MAJORS: readonly Major[] = [15];
 
