@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, toServiceResponse } from '../src/index.js';
-import { startClusters, type Cluster } from './support/cluster.js';
+import { startClusters, uriAs, type Cluster } from './support/cluster.js';
 import { eventually, fingerprint } from './support/compare.js';
 import { recordEvents } from './support/events.js';
 
-function uriAs(cluster: Cluster, role: string, password: string, database: string): string {
-  return `postgresql://${role}:${encodeURIComponent(password)}@${cluster.host}:${cluster.port}/${database}?sslmode=disable`;
-}
 
 /**
  * The migration guide's own example: the source database that has the

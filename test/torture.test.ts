@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
+import { expectObjectsCarried, REPLICATION_FIXES, TORTURE_FIXTURE } from './support/torture.js';
 
-const FIXTURE = readFileSync(fileURLToPath(new URL('./fixtures/torture.sql', import.meta.url)), 'utf8');
 /** A database name with a quote, a space and non-ASCII letters. */
 const DUMPED = 'tor"ture db ñ';
 const REPLICATED = 'tor"ture repl ø';
@@ -22,7 +20,7 @@ describe('the torture fixture, by both methods', () => {
     [source, target] = (await startClusters([{ major: 15 }, { major: 17 }])) as [Cluster, Cluster];
     for (const db of [DUMPED, REPLICATED]) {
       await source.exec(`create database "${db.replace(/"/g, '""')}"`);
-      await source.exec(FIXTURE, db);
+      await source.exec(TORTURE_FIXTURE, db);
     }
   }, 180_000);
 
@@ -51,30 +49,12 @@ describe('the torture fixture, by both methods', () => {
     expect(verified.databases[0]?.differences).toEqual([]);
     expect(verified.ok).toBe(true);
     expect(verified.databases[0]?.tables.length).toBe(18);
-    // What verify() does not compare, restored all the same: policies, comments, grants, triggers, extensions where they were.
-    const [objects] = await target.sql(DUMPED)<Record<string, unknown>[]>`
-      select (select count(*)::int from pg_policy where polname = 'own_rows') as policies,
-             obj_description('typed'::regclass, 'pg_class') as comment,
-             has_table_privilege('torture_reader', 'typed', 'select') as granted,
-             (select count(*)::int from pg_trigger where tgname = 'node_touch') as triggers,
-             (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pgcrypto') as crypto_schema,
-             (select relrowsecurity from pg_class where oid = 'secret'::regclass) as row_security`;
-    expect(objects).toEqual({
-      policies: 1,
-      comment: 'every type, and the values that break things',
-      granted: true,
-      triggers: 1,
-      crypto_schema: 'Crypto Schema',
-      row_security: true,
-    });
+    await expectObjectsCarried(target, DUMPED);
   });
 
   it('replicates it once what replication cannot carry is made carriable, and verify() finds it equal', async () => {
-    // The fixes preflight asked for: an identity for the keyless tables (an inheriting table has no key of its own), the unlogged table logged.
-    await source.exec(
-      'alter table keyless replica identity full; alter table no_columns replica identity full; alter table dog add primary key (id); alter table scratch set logged;',
-      REPLICATED,
-    );
+    // The fixes preflight asked for.
+    await source.exec(REPLICATION_FIXES, REPLICATED);
     const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: [REPLICATED], method: 'replication', pollIntervalMs: 100 });
     const status = (await migrator.migrate())._unsafeUnwrap();
     expect(status.databases[0], JSON.stringify(status)).toMatchObject({ status: 'syncing', method: 'replication' });

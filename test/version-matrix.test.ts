@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../src/index.js';
 import { startClusters, type Cluster, type Major } from './support/cluster.js';
+import { expectObjectsCarried, REPLICATION_FIXES, TORTURE_FIXTURE } from './support/torture.js';
 
 /**
  * The torture fixture moved between PostgreSQL majors by both methods.
@@ -10,7 +9,6 @@ import { startClusters, type Cluster, type Major } from './support/cluster.js';
  * PostgreSQL 15, and pg_dump reads no server newer than itself: a newer
  * source is refused by preflight, which names the client package to install.
  */
-const FIXTURE = readFileSync(fileURLToPath(new URL('./fixtures/torture.sql', import.meta.url)), 'utf8');
 
 type Method = 'dump' | 'replication';
 interface Pair {
@@ -41,10 +39,6 @@ function databaseFor(pair: Pair, method: Method): string {
 function quoted(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
-
-/** What replication cannot carry as the fixture has it, made carriable as preflight asks (see test/torture.test.ts). */
-const REPLICATION_FIXES =
-  'alter table keyless replica identity full; alter table no_columns replica identity full; alter table dog add primary key (id); alter table scratch set logged;';
 
 /** Writes on the source once the copy is done, which replication must carry across. */
 const WRITES_AFTER_COPY = `
@@ -77,7 +71,7 @@ describe('the version matrix: sources 12 to 15 into destinations 15 to 18', () =
           for (const method of METHODS) {
             const db = databaseFor(pair, method);
             await source.exec(`create database ${quoted(db)}`);
-            await source.exec(FIXTURE, db);
+            await source.exec(TORTURE_FIXTURE, db);
             if (method === 'replication') await source.exec(REPLICATION_FIXES, db);
           }
         }
@@ -89,24 +83,6 @@ describe('the version matrix: sources 12 to 15 into destinations 15 to 18', () =
     await Promise.all([...sources.values(), ...targets.values()].map((c) => c.stop()));
   });
 
-  /** What verify() does not compare, checked on the destination all the same. */
-  async function expectObjectsCarried(target: Cluster, db: string): Promise<void> {
-    const [objects] = await target.sql(db)<Record<string, unknown>[]>`
-      select (select count(*)::int from pg_policy where polname = 'own_rows') as policies,
-             obj_description('typed'::regclass, 'pg_class') as comment,
-             has_table_privilege('torture_reader', 'typed', 'select') as granted,
-             (select count(*)::int from pg_trigger where tgname = 'node_touch') as triggers,
-             (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pgcrypto') as crypto_schema,
-             (select count(*)::int from pg_extension where extname in ('hstore', 'citext', 'ltree', 'pg_trgm', 'btree_gist')) as extensions`;
-    expect(objects).toEqual({
-      policies: 1,
-      comment: 'every type, and the values that break things',
-      granted: true,
-      triggers: 1,
-      crypto_schema: 'Crypto Schema',
-      extensions: 5,
-    });
-  }
 
   for (const pair of PAIRS) {
     it(`dumps from ${pair.source} into ${pair.target}, and verify() finds everything equal`, async () => {

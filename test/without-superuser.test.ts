@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, toServiceResponse, type PreflightReport } from '../src/index.js';
-import { startClusters, type Cluster } from './support/cluster.js';
+import { startClusters, uriAs, type Cluster } from './support/cluster.js';
 import { eventually, fingerprint } from './support/compare.js';
 import { recordEvents } from './support/events.js';
 
-/** A URI for `role` on `cluster`, the way a user of a managed service gets one. */
-function uriAs(cluster: Cluster, role: string, password: string, database: string): string {
-  return `postgresql://${role}:${encodeURIComponent(password)}@${cluster.host}:${cluster.port}/${database}?sslmode=disable`;
-}
 
 describe('replication without superuser: a table owner publishing to a PostgreSQL 17 admin with pg_create_subscription', () => {
   let source: Cluster;

@@ -324,3 +324,8 @@ function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** A URI for `role` on `cluster`, as a user of a managed service gets one for a role of their own. */
+export function uriAs(cluster: Pick<Cluster, 'host' | 'port'>, role: string, password: string, database: string): string {
+  return `postgresql://${encodeURIComponent(role)}:${encodeURIComponent(password)}@${cluster.host}:${cluster.port}/${encodeURIComponent(database)}?sslmode=disable`;
+}
