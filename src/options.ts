@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseTableName, type TableName } from './selection/table-names.js';
 import { parse } from 'pg-connection-string';
 import { err, ok, type Result } from 'neverthrow';
 import { migrationError, type MigrationError } from './errors.js';
@@ -65,6 +66,19 @@ export interface MigratorOptions {
   readonly databases?: readonly (string | DatabaseRename)[];
   /** Never these databases. */
   readonly ignoreDatabases?: readonly string[];
+  /**
+   * Which tables to migrate, by name: `table` (in any schema),
+   * `schema.table`, or `database.schema.table` (that source database only);
+   * unquoted parts are folded to lower case, double-quoted ones kept as
+   * written (`'"Sales"."Q1"'`). `include`, where it names any table of a
+   * database, keeps only those; `exclude` leaves tables out. A partitioned
+   * table brings its partitions. Applies to both methods: the schema, the
+   * rows, the publication and verify(). A name that matches no table is a
+   * failing preflight check.
+   */
+  readonly tables?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
+  /** Schemas left out: their tables, and every other object in them. */
+  readonly excludeSchemas?: readonly string[];
   /** Roles not copied to the destination (objects they own are restored owned by the destination user). */
   readonly excludeRoles?: readonly string[];
   /**
@@ -140,6 +154,9 @@ export interface NormalizedOptions {
   readonly ignoreDatabases: readonly string[];
   readonly excludeRoles: readonly string[];
   readonly excludeExtensions: readonly string[];
+  /** The tables option, parsed; both lists empty when absent. */
+  readonly tables: { readonly include: readonly TableName[]; readonly exclude: readonly TableName[] };
+  readonly excludeSchemas: readonly string[];
   readonly pgBinDir: string | undefined;
   readonly jobs: number;
   readonly syncTimeoutMs: number;
@@ -158,6 +175,8 @@ const OPTION_KEYS: readonly (keyof MigratorOptions)[] = [
   'method',
   'databases',
   'ignoreDatabases',
+  'tables',
+  'excludeSchemas',
   'excludeRoles',
   'excludeExtensions',
   'pgBinDir',
@@ -256,6 +275,8 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
       }
     });
   }
+  const tables = readTables(read('tables'), issues);
+  const excludeSchemas = readNameList(read('excludeSchemas'), 'options.excludeSchemas', issues);
   const excludeRoles = readNameList(read('excludeRoles'), 'options.excludeRoles', issues);
   const excludeExtensions = readNameList(read('excludeExtensions'), 'options.excludeExtensions', issues);
   const pgBinDir = readOptionalText(read('pgBinDir'), 'options.pgBinDir', issues);
@@ -278,6 +299,8 @@ function validateOptions(input: unknown): Result<NormalizedOptions, MigrationErr
     databases: databases ? Object.freeze(databases) : undefined,
     renames,
     ignoreDatabases: Object.freeze(ignoreDatabases ?? []),
+    tables,
+    excludeSchemas: Object.freeze(excludeSchemas ?? []),
     excludeRoles: Object.freeze(excludeRoles ?? []),
     excludeExtensions: Object.freeze(excludeExtensions ?? []),
     pgBinDir,
@@ -311,8 +334,8 @@ function readNameList(
   renames?: Map<string, string>,
 ): string[] | undefined {
   if (value === undefined || value === UNREADABLE) return undefined;
-  const noun = path.endsWith('Roles') ? 'role' : path.endsWith('Extensions') ? 'extension' : 'database';
-  const example = noun === 'role' ? "['app', 'reporting']" : noun === 'extension' ? "['postgis']" : "['app', 'reports']";
+  const noun = path.endsWith('Roles') ? 'role' : path.endsWith('Extensions') ? 'extension' : path.endsWith('Schemas') ? 'schema' : 'database';
+  const example = noun === 'role' ? "['app', 'reporting']" : noun === 'extension' ? "['postgis']" : noun === 'schema' ? "['staging']" : "['app', 'reports']";
   const hint = `Pass an array of ${noun} names, e.g. ${path.slice('options.'.length)}: ${example}.`;
   if (isArray(value) !== true) {
     issues.add(`${path} must be an array of ${noun} names, got ${kindOf(value)}`, hint);
@@ -368,6 +391,46 @@ function readNameList(
     }
   }
   return [...firstAt.keys()];
+}
+
+/** `tables: { include, exclude }`, each a list of table names (see {@link parseTableName}). */
+function readTables(value: unknown, issues: OptionIssues): NormalizedOptions['tables'] {
+  const none = { include: [], exclude: [] };
+  if (value === undefined || value === UNREADABLE) return none;
+  const hint = "Pass { include?: [...], exclude?: [...] } with names as 'table', 'schema.table' or 'database.schema.table'.";
+  if (!isRecord(value)) {
+    issues.add(`options.tables must be an object, got ${kindOf(value)}`, hint);
+    return none;
+  }
+  checkKeys(value, ['include', 'exclude'], 'options.tables', 'a key', issues);
+  const read = (key: 'include' | 'exclude'): TableName[] => {
+    const path = `options.tables.${key}`;
+    const list = readProperty(value, key, path, issues);
+    if (list === undefined || list === UNREADABLE) return [];
+    if (isArray(list) !== true) {
+      issues.add(`${path} must be an array of table names, got ${kindOf(list)}`, hint);
+      return [];
+    }
+    const names: TableName[] = [];
+    const length = readProperty(list as object, 'length', `${path}.length`, issues);
+    if (typeof length !== 'number' || length > MAX_LIST_LENGTH) {
+      issues.add(`${path} must have at most ${MAX_LIST_LENGTH} entries`, hint);
+      return [];
+    }
+    for (let index = 0; index < length && !issues.full; index++) {
+      const entry = readProperty(list as object, index, `${path}[${index}]`, issues);
+      if (entry === UNREADABLE) continue;
+      if (typeof entry !== 'string') {
+        issues.add(`${path}[${index}] must be a string, got ${kindOf(entry)}`, hint);
+        continue;
+      }
+      const parsed = parseTableName(entry);
+      if ('problem' in parsed) issues.add(`${path}[${index}]: ${parsed.problem}`, hint);
+      else names.push(parsed);
+    }
+    return names;
+  };
+  return Object.freeze({ include: Object.freeze(read('include')), exclude: Object.freeze(read('exclude')) });
 }
 
 function readOptionalText(value: unknown, path: string, issues: OptionIssues, side?: Side): string | undefined {

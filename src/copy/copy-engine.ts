@@ -43,6 +43,7 @@
  *
  * @module
  */
+import type { TableFilter } from '../selection/table-filter.js';
 import { cancelledError, throwIfCancelled } from '../util/cancellation.js';
 import { ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
@@ -92,6 +93,8 @@ export interface CopyRequest {
   readonly onTableCopied?: (table: TableInfo) => Promise<void>;
   /** Knobs for measurements and tests; the defaults are the measured best. */
   readonly tuning?: Partial<CopyTuning>;
+  /** Which tables to copy; every one when absent. */
+  readonly tables?: TableFilter | null;
   /** Ends the copy when it fires: every session is dropped mid-statement and nothing more is counted. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -156,7 +159,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     setStep('listing tables');
     const first = await sessions.reader(request.source.sql, snapshotId).catch(from('source'));
     const [tables, layouts, version] = await Promise.all([
-      listTables(first),
+      listTables(first).then((all) => (request.tables ? all.filter(request.tables) : all)),
       readTableLayouts(first),
       first<{ v: string }[]>`select current_setting('server_version_num') as v`,
     ]).catch(from('source'));
@@ -334,9 +337,12 @@ export async function syncSequences(
     : snapshotId
       ? await inSnapshot(request.source.sql, snapshotId, readSequences)
       : await readSequences(request.source.sql);
-  for (const value of values) await writeSequence(request.target.sql, value);
-  if (values.length > 0) {
-    request.emit({ type: 'objects:copied', dbname: request.dbname, kind: 'sequences', count: values.length });
+  // A sequence of a table left out (tables, excludeSchemas) is not on the destination.
+  const present = new Set((await readSequences(request.target.sql)).map((s) => JSON.stringify([s.schema, s.name])));
+  const synced = values.filter((s) => present.has(JSON.stringify([s.schema, s.name])));
+  for (const value of synced) await writeSequence(request.target.sql, value);
+  if (synced.length > 0) {
+    request.emit({ type: 'objects:copied', dbname: request.dbname, kind: 'sequences', count: synced.length });
   }
-  return values.length;
+  return synced.length;
 }

@@ -7,6 +7,7 @@
 import type { MigrationError } from '../errors.js';
 import type { MethodOption } from '../options.js';
 import type { DatabaseInfo } from '../pg/queries/databases.js';
+import type { FilteredTable, TableSelectionOptions } from '../selection/table-filter.js';
 import type { AvailableExtension, InstalledExtension } from '../pg/queries/extensions.js';
 import type { ManagedService } from '../pg/queries/managed-service.js';
 import type { DatabaseRights, ExtrasAvailability } from '../pg/queries/publishing-rights.js';
@@ -40,6 +41,10 @@ export interface DatabaseFacts {
   readonly tablesWithoutIdentity: readonly string[];
   readonly unloggedTables: readonly string[];
   readonly largeObjects: number;
+  /** Its tables and partitioned tables, for naming what `tables` selects. */
+  readonly tableNames: readonly FilteredTable[];
+  /** Foreign keys from a selected table to one the selection leaves out. */
+  readonly keysOutOfSelection: readonly string[];
   /** What the source role may publish in this database. */
   readonly rights: DatabaseRights;
   /** The destination database of the same name, as it is now. */
@@ -56,6 +61,8 @@ export interface PreflightFacts {
   readonly allowNonEmptyTarget: boolean;
   /** The caller accepts a destination of an older major than the source. */
   readonly allowOlderTarget: boolean;
+  /** The `tables` and `excludeSchemas` options. */
+  readonly selection: TableSelectionOptions;
   /** Extensions the caller does not need on the destination. */
   readonly excludeExtensions: readonly string[];
   readonly source: ClusterFacts;

@@ -4,6 +4,9 @@
  *
  * @module
  */
+import { tableFilterFor } from '../selection/table-filter.js';
+import { foreignKeys, tablesWithRoots } from '../selection/unselected-tables.js';
+import { tableSelection } from './checks/table-selection.js';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { forEachLimited } from '../util/for-each-limited.js';
 import type { MigrationError } from '../errors.js';
@@ -53,6 +56,7 @@ export const CHECKS: readonly Check[] = [
   replicationCapacity,
   requestedDatabases,
   targetDatabase,
+  tableSelection,
   extensions,
   replicaIdentity,
   unreplicatedData,
@@ -97,6 +101,7 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
             method: options.method,
             allowNonEmptyTarget: options.allowNonEmptyTarget,
             excludeExtensions: options.excludeExtensions,
+            selection: options,
             allowOlderTarget: options.allowOlderTarget,
             source: sourceFacts,
             target: targetFacts,
@@ -128,13 +133,19 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
   const work = forEachLimited(databases, 4, async (info, index) => {
     const sourceFacts = await openConnection(options.source, 'source', info.name, redactor, { max: 1 }).andThen((db) =>
       query(db, redactor, 'preflight', 'Inspecting the database', async (sql) => {
-        const tables = await listTables(sql);
+        const selected = tableFilterFor(options, info.name);
+        const tables = (await listTables(sql)).filter((t) => !selected || selected(t));
+        const keys = selected ? await foreignKeys(sql) : [];
         return {
           extensions: await installedExtensions(sql),
           tablesWithoutIdentity: tables.filter((t) => !t.replicaIdentity).map((t) => `${t.schema}.${t.name}`),
           unloggedTables: tables.filter((t) => t.unlogged).map((t) => `${t.schema}.${t.name}`),
           largeObjects: await countLargeObjects(sql),
           rights: await databaseRights(sql),
+          tableNames: await tablesWithRoots(sql),
+          keysOutOfSelection: keys
+            .filter((k) => selected && selected(k.from) && !selected(k.to))
+            .map((k) => `${k.name} on ${k.from.schema}.${k.from.name} references ${k.to.schema}.${k.to.name}`),
         };
       }).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),
     );

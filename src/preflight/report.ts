@@ -32,6 +32,7 @@ export const CHECK_IDS = Object.freeze([
   'replication-capacity',
   'requested-databases',
   'target-database',
+  'table-selection',
   'extensions',
   'extension-versions',
   'replica-identity',

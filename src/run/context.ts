@@ -12,6 +12,7 @@ import type { NormalizedOptions } from '../options.js';
 import { closeConnection, openConnection } from '../pg/connect.js';
 import { ABORT_END_SECONDS } from '../pg/pool.js';
 import { cancelledError } from '../util/cancellation.js';
+import { tableFilterFor } from '../selection/table-filter.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import type { DatabaseMethod } from '../status.js';
@@ -55,6 +56,7 @@ export function withJob<T>(
         const job: DatabaseJob = {
           dbname,
           sourceDbname,
+          tables: tableFilterFor(options, sourceDbname),
           source,
           target,
           sourceConfig: options.source,

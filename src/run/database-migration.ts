@@ -7,6 +7,9 @@
  *
  * @module
  */
+import { unselectedTables } from '../selection/unselected-tables.js';
+import type { TableFilter } from '../selection/table-filter.js';
+import type { DumpExclusions } from '../schema/schema-dump.js';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { describeError, migrationError, type MigrationError } from '../errors.js';
 import { query, type Connection } from '../pg/connect.js';
@@ -197,7 +200,12 @@ function discardEarlierReplication(
 }
 
 function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strategy: MigrationStrategy): ResultAsync<Reached, MigrationError> {
-  return withDatabaseSchema(context.schemaSync, { source: job.sourceDbname, target: job.dbname }, context.noOwner, (schema) =>
+  const exclusions = job.tables
+    ? query(job.source, context.redactor, 'schema', `Listing the tables "${job.sourceDbname}" leaves out`, (sql) => unselectedTables(sql, job.tables as TableFilter)).map(
+        (tables) => ({ tables, schemas: context.options.excludeSchemas }),
+      )
+    : okAsync<DumpExclusions | undefined, MigrationError>(undefined);
+  return exclusions.andThen((excluded) => withDatabaseSchema(context.schemaSync, { source: job.sourceDbname, target: job.dbname }, context.noOwner, (schema) =>
     strategy.migrate(job, { kind: 'fresh', schema }).orElse((error) =>
       // No publication, subscription or slot may outlive a failed attempt.
       strategy
@@ -205,5 +213,6 @@ function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strat
         .orElse(() => okAsync(undefined))
         .andThen(() => errAsync(error)),
     ),
-  );
+    excluded,
+  ));
 }

@@ -34,7 +34,7 @@ export function readStatus(context: RunContext, reading: StatusReading = {}): Re
   const { options, redactor, clusters } = context;
   const destination = clusters.of('target').andThen((target) =>
     query(target, redactor, 'internal', 'Reading the migration state', async (sql) => ({
-      records: (await readStates(sql)).filter((r) => selects(options, r.sourceDbname)),
+      records: (await readStates(sql)).filter((r) => selectsRecord(options, r)),
       live: reading.live ?? (await isLocked(sql)),
       oids: await databaseOids(sql),
     })),
@@ -106,6 +106,16 @@ function planned(options: NormalizedOptions, records: readonly DatabaseRecord[],
 }
 
 /** True when the options select this database (status and stop keep to them). */
+/**
+ * Whether the options select a recorded database: its source database, copied
+ * into the destination name the options give it (a source copied twice
+ * under two names is two records; each caller sees its own).
+ */
+export function selectsRecord(options: Pick<NormalizedOptions, 'databases' | 'ignoreDatabases' | 'renames'>, record: Pick<DatabaseRecord, 'dbname' | 'sourceDbname'>): boolean {
+  if (!selects(options, record.sourceDbname)) return false;
+  return options.databases === undefined || targetNameOf(options, record.sourceDbname) === record.dbname;
+}
+
 export function selects(options: Pick<NormalizedOptions, 'databases' | 'ignoreDatabases'>, dbname: string): boolean {
   return !options.ignoreDatabases.includes(dbname) && (!options.databases || options.databases.includes(dbname));
 }

@@ -15,6 +15,7 @@ import { runTool, type PgTools, type ToolTarget } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import { messageOf } from '../pg/connect.js';
 import { readArchive } from './read-archive.js';
+import { exactPattern } from '../selection/unselected-tables.js';
 
 export interface SchemaDump {
   readonly file: string;
@@ -27,7 +28,13 @@ export function dbnameArg(database: string): string {
   return `dbname=${conninfoValue(database)}`;
 }
 
-export function dumpSchema(tools: PgTools, source: ToolTarget, redactor: Redactor): ResultAsync<SchemaDump, MigrationError> {
+/** What the dump leaves out: tables a selection drops (`schema`, `name`), and whole schemas. */
+export interface DumpExclusions {
+  readonly tables: readonly { readonly schema: string; readonly name: string }[];
+  readonly schemas: readonly string[];
+}
+
+export function dumpSchema(tools: PgTools, source: ToolTarget, redactor: Redactor, exclusions?: DumpExclusions): ResultAsync<SchemaDump, MigrationError> {
   return ResultAsync.fromPromise(makeTempDir('schema'), (error) =>
     migrationError('tool', `Cannot create a temporary directory for the schema dump: ${messageOf(error)}`),
   ).andThen((dir) => {
@@ -37,6 +44,8 @@ export function dumpSchema(tools: PgTools, source: ToolTarget, redactor: Redacto
     };
     // In UTF-8 whatever the database's encoding: the post-data plan reads pg_restore's script as UTF-8.
     const args = ['--schema-only', '--format=custom', '--encoding=UTF8', '--no-publications', '--no-subscriptions', `--file=${dump.file}`, `--dbname=${dbnameArg(source.database)}`];
+    for (const table of exclusions?.tables ?? []) args.push(`--exclude-table=${exactPattern(table.schema, table.name)}`);
+    for (const schema of exclusions?.schemas ?? []) args.push(`--exclude-schema=${exactPattern(schema)}`);
     return runTool(tools, 'pg_dump', args, source, redactor)
       .map(() => dump)
       .orElse((error) => ResultAsync.fromSafePromise(dump.dispose()).andThen(() => errAsync(error)));

@@ -19,7 +19,7 @@ import { createDatabase } from './database.js';
 import { planRoleSync, roleFacts, withoutSuperuserAttributes, type RoleSyncPlan } from './roles.js';
 import { planPostData, type PostDataPlan, type PostDataStep } from './post-data-plan.js';
 import { runSteps } from './post-data-runner.js';
-import { dumpSchema, restoreSection, type SchemaDump } from './schema-dump.js';
+import { dumpSchema, restoreSection, type DumpExclusions, type SchemaDump } from './schema-dump.js';
 
 export interface SchemaSyncContext {
   readonly tools: PgTools;
@@ -219,11 +219,11 @@ export class SchemaSync {
   }
 
   /** Dumps one database's schema (`sourceDbname` on the source), ready to restore in sections into `dbname`. */
-  openDatabase(dbname: string, noOwner: boolean, sourceDbname: string = dbname): ResultAsync<DatabaseSchema, MigrationError> {
+  openDatabase(dbname: string, noOwner: boolean, sourceDbname: string = dbname, exclusions?: DumpExclusions): ResultAsync<DatabaseSchema, MigrationError> {
     const { tools, source, target, redactor, emit, jobs } = this.#context;
     const sourceTool = { config: source, side: 'source' as const, database: sourceDbname, signal: this.#context.signal };
     const targetTool = { config: target, side: 'target' as const, database: dbname, signal: this.#context.signal };
-    return dumpSchema(tools, sourceTool, redactor).map((dump: SchemaDump): DatabaseSchema => {
+    return dumpSchema(tools, sourceTool, redactor, exclusions).map((dump: SchemaDump): DatabaseSchema => {
       const applyPreData = (): ResultAsync<void, MigrationError> =>
         restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs, leaveOutExtensions: this.#context.leaveOutExtensions }, redactor)
           .mapErr((error) =>
@@ -259,8 +259,9 @@ export function withDatabaseSchema<T>(
   names: { readonly source: string; readonly target: string },
   noOwner: boolean,
   use: (schema: DatabaseSchema) => ResultAsync<T, MigrationError>,
+  exclusions?: DumpExclusions,
 ): ResultAsync<T, MigrationError> {
-  return schemaSync.openDatabase(names.target, noOwner, names.source).andThen((schema) =>
+  return schemaSync.openDatabase(names.target, noOwner, names.source, exclusions).andThen((schema) =>
     use(schema)
       .andThen((value) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => okAsync(value)))
       .orElse((error) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => errAsync(error))),

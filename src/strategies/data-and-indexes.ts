@@ -51,6 +51,7 @@ export function copyDataAndIndexes(
           jobs: job.jobs,
           budget: job.budget,
           signal: job.signal,
+          tables: job.tables,
           redactor: job.redactor,
           emit: job.emit,
           ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),

@@ -76,6 +76,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         baselineErrors: applyErrorsBaseline,
         maxLagBytes: job.maxLagBytes,
         probeMs: HEALTH_PROBE_MS,
+        tables: job.tables,
       });
       return { problem: health.problem, lag: { bytes: health.lagBytes, seconds: health.lagSeconds } };
     });
@@ -141,7 +142,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
    */
   async #publishWithSnapshot(job: DatabaseJob, rights: ReplicationRights, name: string): Promise<SlotSnapshot> {
     job.emit({ type: 'replication:state', dbname: job.dbname, state: 'publishing', tablesReady: 0, tablesTotal: 0 });
-    if (!(await publicationExists(job.source.sql, name))) await rights.createPublication(job.source.sql, name);
+    if (!(await publicationExists(job.source.sql, name))) await rights.createPublication(job.source.sql, name, job.tables);
     // A slot left by a run that died before its subscription existed would block the name; its position is worthless without its snapshot.
     await this.#dropSlots(job, rights, name, null);
     const [row] = await job.source.sql<{ version: string }[]>`select current_setting('server_version_num') as version`;
@@ -169,7 +170,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       .andThen(() =>
         this.#step(job, 'Checking the copied rows', async () => {
           if (held.lost()) throw held.lostError();
-          const { tables, differing } = await compareWithSnapshot(job.source.sql, job.target.sql, held.snapshotId);
+          const { tables, differing } = await compareWithSnapshot(job.source.sql, job.target.sql, held.snapshotId, job.tables);
           if (held.lost()) throw held.lostError();
           if (differing.length > 0) {
             throw new Error(`the destination's row counts differ from the source's snapshot for ${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ', …' : ''}`);

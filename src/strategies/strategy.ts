@@ -16,6 +16,7 @@ import type { Budget } from '../util/budget.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
 import type { DatabaseMethod, ReplicationLag } from '../status.js';
 import type { ReplicationPaths } from './replication/rights/paths.js';
+import type { TableFilter } from '../selection/table-filter.js';
 
 /** What a strategy works with for one database. */
 export interface DatabaseJob {
@@ -37,6 +38,8 @@ export interface DatabaseJob {
   readonly syncTimeoutMs: number;
   /** A replication lagging by more than this is unhealthy. */
   readonly maxLagBytes: number;
+  /** Which tables of the database migrate; `null`: every one. */
+  readonly tables: TableFilter | null;
   /** The caller's cancellation: the job's sessions close when it fires, and every wait ends. */
   readonly signal?: AbortSignal | undefined;
 }

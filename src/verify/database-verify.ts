@@ -58,7 +58,7 @@ export async function verifyDatabase(
       if (!replicating || behind !== null || outcome.verification.equal) emit(outcome);
     };
     const scope: TablesScope = { source: job.source.sql, target: job.target.sql, sessions, jobs: job.jobs, rangeRows: settings.rangeRows, onTable };
-    const relations = await relationsOf(job.source.sql, job.target.sql, skipSchemas);
+    const relations = await relationsOf(job.source.sql, job.target.sql, skipSchemas, job.tables);
     tables = await compareTables(scope, relations);
 
     for (let round = 0; replicating && behind === null && round < RECHECKS; round++) {
@@ -75,7 +75,7 @@ export async function verifyDatabase(
   } finally {
     await sessions.close();
   }
-  const sequences = await compareSequences(job.source.sql, job.target.sql, { replicating });
+  const sequences = await compareSequences(job.source.sql, job.target.sql, { replicating, selective: job.tables !== null });
   const largeObjects = await compareLargeObjects(job.source.sql, job.target.sql, { replicating });
 
   const sorted = [...tables].sort((a, b) => compareNames(a.verification, b.verification));

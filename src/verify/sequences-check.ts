@@ -14,9 +14,11 @@ import { onSide } from './verify-sessions.js';
 
 const REPLICATING_HINT = 'PostgreSQL does not replicate sequences: stop() and cutover() set them on the destination once it has caught up with the source.';
 
-export async function compareSequences(source: Sql, target: Sql, options: { replicating: boolean }): Promise<VerifyDifference[]> {
+export async function compareSequences(source: Sql, target: Sql, options: { replicating: boolean; selective?: boolean }): Promise<VerifyDifference[]> {
   const [onSource, onTarget] = await Promise.all([onSide('source', readSequences(source)), onSide('target', readSequences(target))]);
-  return sequenceDifferences(onSource, onTarget, options);
+  // With tables left out, their sequences stay behind with them: only those on both sides are compared.
+  const present = new Set(onTarget.map((s) => tableKey(s.schema, s.name)));
+  return sequenceDifferences(options.selective ? onSource.filter((s) => present.has(tableKey(s.schema, s.name))) : onSource, onTarget, options);
 }
 
 export function sequenceDifferences(

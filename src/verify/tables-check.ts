@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { TableFilter } from '../selection/table-filter.js';
 import type { Sql } from 'postgres';
 import { readableIdent } from '../pg/identifiers.js';
 import { listTables, type TableInfo } from '../pg/queries/tables.js';
@@ -57,8 +58,9 @@ interface PieceResult {
 }
 
 /** Every table of either side, the source's first (largest first), then those only the destination has. */
-export async function relationsOf(source: Sql, target: Sql, skipSchemas: readonly string[]): Promise<Relation[]> {
-  const keep = (t: TableInfo): boolean => !skipSchemas.includes(t.schema);
+export async function relationsOf(source: Sql, target: Sql, skipSchemas: readonly string[], selected: TableFilter | null = null): Promise<Relation[]> {
+  // A table the migration left out (tables, excludeSchemas) is compared on neither side.
+  const keep = (t: TableInfo): boolean => !skipSchemas.includes(t.schema) && (!selected || selected(t));
   const [onSource, onTarget] = await Promise.all([
     onSide('source', listTables(source)).then((tables) => tables.filter(keep)),
     onSide('target', listTables(target)).then((tables) => tables.filter(keep)),

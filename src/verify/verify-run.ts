@@ -18,7 +18,7 @@ import { err, errAsync, ok, ResultAsync, safeTry } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { isConnectionLoss, query, sideOf, toCause } from '../pg/connect.js';
 import { withJob, type RunContext } from '../run/context.js';
-import { selects } from '../run/read-status.js';
+import { selectsRecord } from '../run/read-status.js';
 import { readStates, STATE_SCHEMA, type DatabaseRecord } from '../state/state-store.js';
 import { verifyDatabase, type VerifySettings } from './database-verify.js';
 import { reportOk, type DatabaseVerification, type VerifyOptions, type VerifyReport } from './report.js';
@@ -31,7 +31,7 @@ export function runVerify(context: RunContext, options: VerifyOptions | undefine
   return safeTry(async function* () {
     const target = yield* context.clusters.of('target');
     const records = yield* query(target, context.redactor, 'internal', 'Reading the migration state', (sql) => readStates(sql));
-    const selected = records.filter((r) => selects(context.options, r.sourceDbname));
+    const selected = records.filter((r) => selectsRecord(context.options, r));
     const databases: DatabaseVerification[] = [];
     for (const record of selected) {
       const verdict = record.status === 'done' || record.status === 'syncing' ? yield* verifyOne(context, record, settings) : skipped(record);

@@ -11,7 +11,20 @@ export interface TableInfo {
   readonly unlogged: boolean;
   /** On-disk size in bytes, for progress estimates. */
   readonly bytes: number;
+  /** For a partition, the partitioned table at the top of its tree. */
+  readonly root: { readonly schema: string; readonly name: string } | null;
 }
+
+/** Each partition's top-most partitioned table, as `child, root_schema, root_name` (PostgreSQL 10+). */
+export const PARTITION_ROOTS = `
+  with recursive up(child, parent) as (
+    select i.inhrelid, i.inhparent from pg_inherits i join pg_class c on c.oid = i.inhrelid where c.relispartition
+    union all
+    select up.child, i.inhparent from up join pg_inherits i on i.inhrelid = up.parent join pg_class p on p.oid = up.parent where p.relispartition
+  )
+  select up.child, rn.nspname as root_schema, rc.relname as root_name
+  from up join pg_class rc on rc.oid = up.parent join pg_namespace rn on rn.oid = rc.relnamespace
+  where not rc.relispartition`;
 
 /**
  * The user tables that hold rows: ordinary tables and partitions (a
@@ -20,9 +33,10 @@ export interface TableInfo {
  */
 export async function listTables(sql: Sql): Promise<TableInfo[]> {
   const rows = await sql<
-    { schema: string; name: string; columns: string[]; identity: boolean; unlogged: boolean; bytes: string }[]
+    { schema: string; name: string; columns: string[]; identity: boolean; unlogged: boolean; bytes: string; root_schema: string | null; root_name: string | null }[]
   >`
-    select n.nspname as schema, c.relname as name,
+    with roots as (${sql.unsafe(PARTITION_ROOTS)})
+    select n.nspname as schema, c.relname as name, roots.root_schema, roots.root_name,
            array(select a.attname::text from pg_attribute a
                  where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
                  order by a.attnum) as columns,
@@ -31,7 +45,7 @@ export async function listTables(sql: Sql): Promise<TableInfo[]> {
             or (c.relreplident = 'd' and exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary))) as identity,
            c.relpersistence = 'u' as unlogged,
            pg_table_size(c.oid)::text as bytes
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace left join roots on roots.child = c.oid
     where c.relkind = 'r'
       and n.nspname not in ('pg_catalog', 'information_schema')
       and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'
@@ -45,5 +59,6 @@ export async function listTables(sql: Sql): Promise<TableInfo[]> {
     replicaIdentity: r.identity,
     unlogged: r.unlogged,
     bytes: Number(r.bytes),
+    root: r.root_schema !== null && r.root_name !== null ? { schema: r.root_schema, name: r.root_name } : null,
   }));
 }

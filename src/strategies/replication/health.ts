@@ -15,7 +15,8 @@ import { subscriptionErrors } from '../../pg/queries/subscription-errors.js';
 import { lastApplyError, type ApplyErrorEntry } from './apply-error-log.js';
 import { waitForCatchUp } from './catch-up.js';
 import { lsnReached } from './lsn.js';
-import { publishableTables } from './rights/table-owner.js';
+import { publishableTables } from './rights/publishable-tables.js';
+import type { TableFilter } from '../../selection/table-filter.js';
 
 export interface ReplicationProblem {
   readonly message: string;
@@ -39,6 +40,8 @@ export interface HealthOptions {
   readonly maxLagBytes: number;
   /** how long a check may wait to see whether the destination catches up despite new errors (e.g. 3000) */
   readonly probeMs: number;
+  /** the tables the migration selected; a table it left out is not missing from the subscription */
+  readonly tables?: TableFilter | null;
 }
 
 /** Enough of the log for the last few minutes of a busy server. */
@@ -90,7 +93,7 @@ export async function checkReplicationHealth(source: Sql, target: Sql, name: str
     }
   }
   if (slot.lagBytes !== null && slot.lagBytes > options.maxLagBytes) return report(tooFarBehind(name, slot.lagBytes, options.maxLagBytes));
-  const unsubscribed = await tablesNotSubscribed(source, target, subscription.oid);
+  const unsubscribed = await tablesNotSubscribed(source, target, subscription.oid, options.tables ?? null);
   if (unsubscribed.length > 0) return report(tablesLeftOut(name, unsubscribed));
   return report(null);
 }
@@ -102,9 +105,9 @@ export async function checkReplicationHealth(source: Sql, target: Sql, name: str
  * that ignores tables it was not refreshed with: either way their rows stay
  * behind, without any error.
  */
-async function tablesNotSubscribed(source: Sql, target: Sql, subscriptionOid: number): Promise<string[]> {
+async function tablesNotSubscribed(source: Sql, target: Sql, subscriptionOid: number, filter: TableFilter | null): Promise<string[]> {
   const [published, subscribed] = await Promise.all([
-    publishableTables(source),
+    publishableTables(source, filter),
     target<{ name: string }[]>`
       select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name
       from pg_subscription_rel r join pg_class c on c.oid = r.srrelid join pg_namespace n on n.oid = c.relnamespace

@@ -12,13 +12,16 @@ import type { Sql } from 'postgres';
 import { inSnapshot } from '../../copy/snapshot.js';
 import { qualified } from '../../pg/identifiers.js';
 import { listTables } from '../../pg/queries/tables.js';
+import type { TableFilter } from '../../selection/table-filter.js';
 
 /** Tables counted per statement: one round trip for many small tables. */
 const BATCH = 100;
 
 /** How many tables were compared, and those (quoted `schema.table`) whose destination row count differs from the source's at `snapshotId`. */
-export async function compareWithSnapshot(source: Sql, target: Sql, snapshotId: string): Promise<{ tables: number; differing: string[] }> {
-  const tables = await inSnapshot(source, snapshotId, async (reader) => (await listTables(reader)).map((t) => qualified(t.schema, t.name)));
+export async function compareWithSnapshot(source: Sql, target: Sql, snapshotId: string, filter: TableFilter | null = null): Promise<{ tables: number; differing: string[] }> {
+  const tables = await inSnapshot(source, snapshotId, async (reader) =>
+    (await listTables(reader)).filter((t) => !filter || filter(t)).map((t) => qualified(t.schema, t.name)),
+  );
   // Both sides scan at once: on a large table each count costs a scan.
   const [expected, actual] = await Promise.all([
     inSnapshot(source, snapshotId, (reader) => countRows(reader, tables)),

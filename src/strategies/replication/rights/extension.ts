@@ -6,10 +6,16 @@
  */
 import type { Publisher, Subscriber } from './sides.js';
 import { superuserPublisher } from './superuser.js';
+import { publishableTables } from './publishable-tables.js';
 
 export const extensionPublisher: Publisher = {
-  async createPublication(source, name) {
-    await source`select datalakehouse_extras.create_publication(${name}, null)`;
+  async createPublication(source, name, filter) {
+    if (!filter) {
+      await source`select datalakehouse_extras.create_publication(${name}, null)`;
+      return;
+    }
+    const tables = await publishableTables(source, filter);
+    await source`select datalakehouse_extras.create_publication(${name}, ${source.array(tables)}::text[])`;
   },
   async dropPublication(source, name) {
     const [row] = await source<{ managed: boolean }[]>`

@@ -37,7 +37,7 @@ export function rightsFor(paths: ReplicationPaths): ReplicationRights {
   const subscriber = subscribers[paths.target];
   return {
     paths,
-    createPublication: (source, name) => publisher.createPublication(source, name),
+    createPublication: (source, name, filter) => publisher.createPublication(source, name, filter),
     dropPublication: (source, name) => publisher.dropPublication(source, name),
     dropSlot: (source, name) => publisher.dropSlot(source, name),
     createSubscription: (target, spec) => subscriber.createSubscription(target, spec),

@@ -1,5 +1,6 @@
 /** What each side of a replication needs done, whatever right does it. */
 import type { Sql } from 'postgres';
+import type { TableFilter } from '../../../selection/table-filter.js';
 
 export interface SubscriptionSpec {
   readonly name: string;
@@ -16,7 +17,8 @@ export interface SubscriptionSpec {
 
 /** The source side: the publication and the slots. */
 export interface Publisher {
-  createPublication(source: Sql, name: string): Promise<void>;
+  /** A publication of every table `filter` keeps (all of them when `null`). */
+  createPublication(source: Sql, name: string, filter: TableFilter | null): Promise<void>;
   dropPublication(source: Sql, name: string): Promise<void>;
   dropSlot(source: Sql, name: string): Promise<void>;
 }

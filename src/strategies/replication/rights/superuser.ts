@@ -1,10 +1,17 @@
 /** Plain DDL, for a superuser (or RDS's `rds_superuser` on the source). */
 import { quoteIdent, quoteLiteral } from '../../../pg/identifiers.js';
 import { createSubscriptionStatement, type Publisher, type Subscriber } from './sides.js';
+import { publishableTables } from './publishable-tables.js';
 
 export const superuserPublisher: Publisher = {
-  async createPublication(source, name) {
-    await source.unsafe(`create publication ${quoteIdent(name)} for all tables`);
+  async createPublication(source, name, filter) {
+    if (!filter) {
+      await source.unsafe(`create publication ${quoteIdent(name)} for all tables`);
+      return;
+    }
+    // Only the selected tables: a subscription to one the destination lacks could not even be created.
+    const tables = await publishableTables(source, filter);
+    await source.unsafe(`create publication ${quoteIdent(name)}${tables.length > 0 ? ` for table ${tables.join(', ')}` : ''}`);
   },
   async dropPublication(source, name) {
     await source.unsafe(`drop publication if exists ${quoteIdent(name)}`);
