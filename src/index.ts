@@ -18,19 +18,38 @@
  */
 export { nextEvent, type EventOf } from './next-event.js';
 export { Migrator, type CallOptions, type CutoverOptions, type MigrateOptions, type StopOptions } from './migrator.js';
-export { toServiceResponse, summarize } from './status.js';
-export type { DatabaseMethod, DatabaseState, DatabaseStatus, MigrationStatus, ServiceResponse } from './status.js';
+export { toServiceResponse } from './status.js';
+export type { DatabaseMethod, DatabaseState, DatabaseStatus, MigrationStatus, ReplicationLag, ServiceResponse } from './status.js';
 export { describeError, isMigrationError } from './errors.js';
 export type { ErrorCause, MigrationError, MigrationErrorKind } from './errors.js';
-export type * from './events.js';
+export type {
+  CatchUpEvent,
+  CheckEvent,
+  CopyProgressEvent,
+  CopyStartEvent,
+  CopyTableProgress,
+  CutoverEvent,
+  DatabaseDoneEvent,
+  DatabaseStartEvent,
+  Listener,
+  MigrationEvent,
+  MigratorEvents,
+  ObjectsCopiedEvent,
+  PlanEvent,
+  ReplicationRightsEvent,
+  ReplicationStateEvent,
+  SchemaEvent,
+  TableCopiedEvent,
+  VerifyDatabaseEvent,
+  VerifyTableEvent,
+  WarningEvent,
+} from './events.js';
+export { EVENT_NAMES, type EventName } from './event-names.js';
 export type { CheckResult, CheckStatus, DatabasePlan, PreflightReport, ServerSummary } from './preflight/report.js';
 export { CHECK_IDS, type CheckId } from './preflight/report.js';
-export type { ConnectionConfig, ConnectionFields, ConnectionInput, DatabaseRename, MethodOption, MigratorOptions, SslMode } from './options.js';
+export type { ConnectionFields, ConnectionInput, DatabaseRename, MethodOption, MigratorOptions, SslMode } from './options.js';
 export { METHODS } from './options.js';
-export type { Connection, Side } from './pg/connect.js';
-export type { Redactor } from './redact.js';
-export type { DatabaseSchema } from './schema/schema-sync.js';
-export type { MigrationStrategy, DatabaseJob, MigrationStart, ReachedState } from './strategies/strategy.js';
+export type { Side } from './pg/connect.js';
 export { replicationName } from './strategies/replication/names.js';
 export type {
   DatabaseVerification,

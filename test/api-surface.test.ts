@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Migrator, nextEvent, type MigrationEvent } from '../src/index.js';
+import * as api from '../src/index.js';
+import { EVENT_NAMES, Migrator, nextEvent, type MigrationEvent } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { seed } from './support/fixtures.js';
 
@@ -14,6 +15,12 @@ describe('the Migrator as callers meet it', () => {
 
   afterAll(async () => {
     await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('exports what callers use and nothing of its insides', () => {
+    expect(Object.keys(api).sort()).toEqual(['CHECK_IDS', 'EVENT_NAMES', 'METHODS', 'Migrator', 'describeError', 'isMigrationError', 'nextEvent', 'replicationName', 'toServiceResponse']);
+    expect(EVENT_NAMES).toContain('copy:progress');
+    expect(Object.isFrozen(EVENT_NAMES)).toBe(true);
   });
 
   it('lets callers listen, never emit', () => {

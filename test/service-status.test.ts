@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { summarize, toServiceResponse, type DatabaseStatus } from '../src/index.js';
+import { toServiceResponse, type DatabaseStatus } from '../src/index.js';
+import { summarize } from '../src/status.js';
 
 const db = (dbname: string, method: DatabaseStatus['method'], status: DatabaseStatus['status'], error: string | null = null): DatabaseStatus => ({
   dbname,
