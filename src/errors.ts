@@ -83,12 +83,30 @@ export function migrationError(
   return error;
 }
 
-/** One line for logs and for the service's `error` field: the message, then the hint. */
+/**
+ * One line for logs and for the service's `error` field: the message, then the hint.
+ *
+ * ### Examples
+ * ```ts
+ * const run = await migrator.migrate();
+ * if (run.isErr()) logger.error({ kind: run.error.kind }, describeError(run.error));
+ * ```
+ */
 export function describeError(error: MigrationError): string {
   return error.hint ? `${error.message} (${error.hint})` : error.message;
 }
 
-/** True for values shaped like a {@link MigrationError}. */
+/**
+ * True for values shaped like a {@link MigrationError}: for a host that gets
+ * errors from several libraries through one channel.
+ *
+ * ### Examples
+ * ```ts
+ * queue.on('failed', (reason: unknown) => {
+ *   if (isMigrationError(reason) && reason.kind === 'busy') retryLater();
+ * });
+ * ```
+ */
 export function isMigrationError(value: unknown): value is MigrationError {
   return (
     typeof value === 'object' &&
