@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { describeError, Migrator } from '../../src/index.js';
+import { describeError, Migrator } from 'datalakehouse-db-migrate';
 
 declare module 'vitest' {
   export interface ProvidedContext {
