@@ -5,7 +5,7 @@
  *
  *   SOURCE_URI=postgres://… TARGET_URI=postgres://… npx tsx examples/quickstart.ts
  */
-import { Migrator, describeError, toServiceResponse } from '../src/index.js';
+import { Migrator, describeError, toServiceResponse } from 'datalakehouse-db-migrate';
 
 const source = process.env['SOURCE_URI'];
 const target = process.env['TARGET_URI'];

@@ -6,7 +6,7 @@
  *
  * ### Examples
  * ```ts
- * migrator.on('table:copied', (e) => bar.update(e.bytesDone / e.bytesTotal));
+ * migrator.on('copy:progress', (e) => bar.update(e.fraction, { eta: e.etaMs }));
  * migrator.on('progress', (e) => log.info(e));
  * ```
  *

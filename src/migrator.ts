@@ -8,7 +8,7 @@
 import { cancelledError } from './util/cancellation.js';
 import { runCutover } from './run/cutover-run.js';
 import { EventEmitter } from 'eventemitter3';
-import { err, errAsync, okAsync, ResultAsync } from 'neverthrow';
+import { err, errAsync, okAsync, ResultAsync, type Result } from 'neverthrow';
 import { migrationError, type MigrationError } from './errors.js';
 import type { MigrationEvent, MigratorEvents } from './events.js';
 import { normalizeOptions, secretsOf, type MigratorOptions, type NormalizedOptions } from './options.js';
@@ -127,6 +127,7 @@ export class Migrator {
         }),
       options.signal,
       'preflight()',
+      true,
     );
   }
 
@@ -166,7 +167,7 @@ export class Migrator {
    * select that no run has started as `pending`.
    */
   status(options: CallOptions = {}): ResultAsync<MigrationStatus, MigrationError> {
-    return this.#call((context) => readStatus(context, this.#running ? { live: true } : {}), options.signal, 'status()');
+    return this.#call((context) => readStatus(context, this.#running ? { live: true } : {}), options.signal, 'status()', true);
   }
 
   /**
@@ -217,7 +218,7 @@ export class Migrator {
    */
   verify(options: VerifyOptions & CallOptions = {}): ResultAsync<VerifyReport, MigrationError> {
     const { signal, ...verifyOptions } = options;
-    return this.#call((context) => runVerify(context, verifyOptions), signal, 'verify()');
+    return this.#call((context) => runVerify(context, verifyOptions), signal, 'verify()', true);
   }
 
   /**
@@ -284,7 +285,12 @@ export class Migrator {
    * turns anything that escapes as a rejection into an `internal` error, so
    * no call ever rejects.
    */
-  #call<T>(run: (context: RunContext) => ResultAsync<T, MigrationError>, signal: AbortSignal | undefined, what: string): ResultAsync<T, MigrationError> {
+  #call<T>(
+    run: (context: RunContext) => ResultAsync<T, MigrationError>,
+    signal: AbortSignal | undefined,
+    what: string,
+    readOnly = false,
+  ): ResultAsync<T, MigrationError> {
     if (this.#closed) return errAsync(migrationError('options', 'This Migrator was closed', { hint: 'Create a new Migrator.' }));
     const shared = this.#context;
     if ('kind' in shared) return errAsync(shared);
@@ -303,7 +309,10 @@ export class Migrator {
       .catch((error: unknown) => err<T, MigrationError>(this.#unexpected(error)))
       // Whatever failed after the signal fired failed because of it.
       .then((result) => (result.isErr() && signal?.aborted && result.error.kind !== 'cancelled' ? err<T, MigrationError>(cancelledError(what)) : result));
-    return new ResultAsync(settled);
+    if (!readOnly || !signal) return new ResultAsync(settled);
+    // A call that only reads has nothing to undo: it answers at once, and what it waited on (a lock, say) is left to finish unheard.
+    const cancelled = new Promise<Result<T, MigrationError>>((resolve) => signal.addEventListener('abort', () => resolve(err(cancelledError(what))), { once: true }));
+    return new ResultAsync(Promise.race([settled, cancelled]));
   }
 
   #unexpected(error: unknown): MigrationError {

@@ -116,6 +116,27 @@ describe('cancelling a migration through its AbortSignal', () => {
     await target.sql().unsafe('drop database orders with (force)');
   });
 
+  it('answers a preflight stuck behind a lock on a source table with cancelled as soon as its signal fires', async () => {
+    const holder = await source.sql('orders').reserve();
+    try {
+      await holder`begin`;
+      await holder`lock table line in access exclusive mode`;
+      const migrator = new Migrator(options('dump'));
+      const controller = new AbortController();
+      const pending = migrator.preflight({ signal: controller.signal });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const abortedAt = Date.now();
+      controller.abort();
+      const result = await within(5_000, 'the cancelled preflight()', pending);
+      expect(result.isErr() && result.error.kind).toBe('cancelled');
+      expect(Date.now() - abortedAt).toBeLessThan(1_000);
+      await holder`rollback`;
+      await migrator.close();
+    } finally {
+      holder.release();
+    }
+  });
+
   it('answers a call whose signal already fired with cancelled, doing nothing', async () => {
     const migrator = new Migrator(options('dump'));
     const result = await migrator.migrate({ signal: AbortSignal.abort() });
