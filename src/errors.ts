@@ -50,6 +50,18 @@ export interface ErrorCause {
 /**
  * A failure as a value. `message` says what went wrong, `hint` what to do about
  * it (when there is something to do), `cause` what the driver or tool said.
+ *
+ * ### Examples
+ * ```ts
+ * const run = await migrator.migrate();
+ * if (run.isErr()) {
+ *   switch (run.error.kind) {
+ *     case 'busy': return retryLater();
+ *     case 'connection': case 'auth': case 'tls': return alertOperator(describeError(run.error));
+ *     default: throw new Error(describeError(run.error));
+ *   }
+ * }
+ * ```
  */
 export interface MigrationError extends ErrorScope {
   readonly kind: MigrationErrorKind;

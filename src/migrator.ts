@@ -30,7 +30,15 @@ import { LogicalReplicationStrategy } from './strategies/logical-replication.js'
 import type { VerifyOptions, VerifyReport } from './verify/report.js';
 import { runVerify } from './verify/verify-run.js';
 
-/** Options of {@link Migrator.stop}. */
+/**
+ * Options of {@link Migrator.stop}.
+ *
+ * ### Examples
+ * ```ts
+ * const stopped = await migrator.stop({ timeoutMs: 10 * 60_000 });
+ * if (stopped.isErr() && stopped.error.kind === 'unsafe-stop') logger.warn(stopped.error.hint);
+ * ```
+ */
 export interface StopOptions {
   /**
    * Stop even when some database is not in a safe state (a dump not `done`, a

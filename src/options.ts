@@ -43,7 +43,21 @@ export type ConnectionInput = string | ConnectionFields;
 /** How a database's data is moved. */
 export type MethodOption = 'auto' | 'replication' | 'dump';
 
-/** The options of a {@link Migrator}. Every one is checked up front: a wrong type, an unknown key or a contradiction is an `options` error naming the field. */
+/**
+ * The options of a {@link Migrator}. Every one is checked up front: a wrong
+ * type, an unknown key or a contradiction is an `options` error naming the field.
+ *
+ * ### Examples
+ * ```ts
+ * const options: MigratorOptions = {
+ *   source: process.env.SOURCE_SERVICE_URI!,
+ *   target: { host: 'pg.example.com', port: 25060, database: 'defaultdb', username: 'avnadmin', password: secret, ssl: 'require' },
+ *   databases: ['shop', { source: 'legacy', target: 'legacy_archive' }],
+ *   tables: { exclude: ['audit_log'] },
+ *   jobs: 4,
+ * };
+ * ```
+ */
 export interface MigratorOptions {
   /** The cluster to migrate from. */
   readonly source: ConnectionInput;
@@ -118,7 +132,14 @@ export interface MigratorOptions {
   readonly stopTimeoutMs?: number;
 }
 
-/** A database copied into a destination database of another name. */
+/**
+ * A database copied into a destination database of another name.
+ *
+ * ### Examples
+ * ```ts
+ * new Migrator({ source, target, databases: [{ source: 'shop', target: 'shop_test_42' }] });
+ * ```
+ */
 export interface DatabaseRename {
   readonly source: string;
   readonly target: string;

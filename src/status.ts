@@ -49,7 +49,15 @@ export interface DatabaseStatus {
   readonly updatedAt: string | null;
 }
 
-/** The whole migration: every database plus the overall verdict. */
+/**
+ * The whole migration: every database plus the overall verdict.
+ *
+ * ### Examples
+ * ```ts
+ * const status = await migrator.status();
+ * if (status.isOk()) for (const db of status.value.databases) logger.info(`${db.dbname}: ${db.method} ${db.status}${db.error ? ` (${db.error})` : ''}`);
+ * ```
+ */
 export interface MigrationStatus {
   /**
    * `failed` if any database failed, `running` while any runs, `pending` while
@@ -63,7 +71,15 @@ export interface MigrationStatus {
   readonly databases: readonly DatabaseStatus[];
 }
 
-/** The service's `migration-status` response. */
+/**
+ * The service's `migration-status` response, from {@link toServiceResponse}.
+ *
+ * ### Examples
+ * ```ts
+ * const status = await migrator.status();
+ * if (status.isOk()) response.json(toServiceResponse(status.value)); // { migration: {...}, migration_detail: [...] }
+ * ```
+ */
 export interface ServiceResponse {
   readonly migration: { readonly error: string | null; readonly method: string; readonly status: string };
   readonly migration_detail: readonly {

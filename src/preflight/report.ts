@@ -109,7 +109,18 @@ export interface ServerSummary {
   readonly superuser: boolean;
 }
 
-/** The preflight's whole answer. */
+/**
+ * The preflight's whole answer.
+ *
+ * ### Examples
+ * ```ts
+ * const report = await migrator.preflight();
+ * if (report.isOk()) {
+ *   for (const check of report.value.checks.filter((c) => c.status !== 'pass')) logger.warn(`${check.id}: ${check.message} — ${check.hint ?? ''}`);
+ *   for (const db of report.value.databases) logger.info(`${db.dbname}: ${db.method ?? 'blocked'} (${db.action})`);
+ * }
+ * ```
+ */
 export interface PreflightReport {
   /** False when any check failed: something will not migrate. */
   readonly ok: boolean;

@@ -84,7 +84,17 @@ export interface DatabaseVerification {
   readonly durationMs: number;
 }
 
-/** The whole verification. */
+/**
+ * The whole verification.
+ *
+ * ### Examples
+ * ```ts
+ * const report = await migrator.verify();
+ * if (report.isOk() && !report.value.ok) {
+ *   for (const db of report.value.databases) for (const d of db.differences.filter((d) => !d.expected)) logger.warn(`${db.dbname} ${d.object}: ${d.detail}`);
+ * }
+ * ```
+ */
 export interface VerifyReport {
   /** True only when at least one database was verified and every selected database is `equal`. */
   readonly ok: boolean;
