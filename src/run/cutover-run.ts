@@ -10,7 +10,7 @@
  * @module
  */
 import { cancelledError } from '../util/cancellation.js';
-import { err, ok, okAsync, safeTry, ResultAsync } from 'neverthrow';
+import { err, errAsync, ok, okAsync, safeTry, ResultAsync } from 'neverthrow';
 import { syncLargeObjects } from '../copy/large-object-copy.js';
 import { syncSequences } from '../copy/copy-engine.js';
 import { migrationError, type MigrationError } from '../errors.js';
@@ -83,13 +83,11 @@ function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJ
     .andThen((caught) =>
       caught.caughtUp
         ? okAsync(step('caught-up', `the destination applied everything the source had written`))
-        : ResultAsync.fromSafePromise(Promise.resolve()).andThen(() =>
-            err(
-              migrationError('unsafe-stop', `"${dbname}" did not catch up within ${Math.round(request.timeoutMs / 1000)} s (${caught.behind ?? 'behind'}); it keeps replicating`, {
-                database: dbname,
-                hint: 'Stop the writes on the source (readOnlySource: true makes new sessions read-only) and cut over again, or raise timeoutMs.',
-              }),
-            ),
+        : errAsync(
+            migrationError('unsafe-stop', `"${dbname}" did not catch up within ${Math.round(request.timeoutMs / 1000)} s (${caught.behind ?? 'behind'}); it keeps replicating`, {
+              database: dbname,
+              hint: 'Stop the writes on the source (readOnlySource: true makes new sessions read-only) and cut over again, or raise timeoutMs.',
+            }),
           ),
     )
     .andThen(() =>
@@ -99,8 +97,9 @@ function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJ
         step('synced', `${sequences} sequence(s) set, ${largeObjects} large object(s) copied or removed`);
       }),
     )
-    .andThen(() => (request.verify ? verified(job, db, request) : okAsync(undefined)).map(() => undefined))
-    .andThen(() => (request.verify ? okAsync(step('verified', 'every table, sequence and large object is equal on both sides')) : okAsync(undefined)))
+    .andThen(() =>
+      request.verify ? verified(job, db, request).map(() => step('verified', 'every table, sequence and large object is equal on both sides')) : okAsync(undefined),
+    )
     // Cancelled before the stop: roll back like any failure.
     .andThen(() => (context.signal?.aborted ? err(cancelledError(`The cutover of "${dbname}"`, { database: dbname })) : okAsync(undefined)));
 
