@@ -90,7 +90,13 @@ export async function copyOut(session: Sql, statement: string, options: CopyOutO
   // Hooked as postgres.js hands the stream over, before it pushes the first row into it.
   const done = hookOutcome(query as unknown as SettlingQuery, (stream) => gatherRows(stream as Readable, options.batchBytes ?? BATCH_BYTES, meter));
   const stream = (await observedOnFailure(query.readable(), done)) as Readable;
-  stream.once('end', () => (stream as unknown as { _read(size: number): void })._read(0));
+  stream.once('end', () => {
+    try {
+      (stream as unknown as { _read(size: number): void })._read(0);
+    } catch {
+      // The connection is gone (a cancelled run ended its pool): nothing is left to resume, and a throw here would end the process.
+    }
+  });
   heard(stream);
   return { stream, done };
 }
