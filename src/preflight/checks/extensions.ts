@@ -20,27 +20,22 @@ export const extensions: Check = ({ databases, target, excludeExtensions }) => {
     const untrusted = target.rights.superuser ? [] : needed.filter((e) => e.name !== 'plpgsql' && available.get(e.name)?.trusted === false);
     const otherVersion = needed.filter((e) => available.has(e.name) && !available.get(e.name)?.versions.includes(e.version));
     const findings: Finding[] = [];
+    const blocking = (message: string, hint: string): Finding => ({ id: 'extensions', ok: false, side: 'target', database, blocks: 'migration', message, hint });
     if (missing.length > 0) {
-      findings.push({
-        id: 'extensions',
-        ok: false,
-        side: 'target',
-        database,
-        blocks: 'migration',
-        message: `"${database}" uses extensions the destination does not offer: ${missing.map((e) => `${e.name} ${e.version}`).join(', ')}`,
-        hint: `Install them on the destination server, drop them from the source database, or leave them out with excludeExtensions: [${missing.map((e) => `'${e.name}'`).join(', ')}].`,
-      });
+      findings.push(
+        blocking(
+          `"${database}" uses extensions the destination does not offer: ${missing.map((e) => `${e.name} ${e.version}`).join(', ')}`,
+          `Install them on the destination server, drop them from the source database, or leave them out with excludeExtensions: [${missing.map((e) => `'${e.name}'`).join(', ')}].`,
+        ),
+      );
     }
     if (untrusted.length > 0) {
-      findings.push({
-        id: 'extensions',
-        ok: false,
-        side: 'target',
-        database,
-        blocks: 'migration',
-        message: `"${database}" uses extensions only a superuser may create on the destination, and ${user} is not one: ${untrusted.map((e) => e.name).join(', ')}`,
-        hint: `Have a superuser of the destination create them in the database first (${untrusted.map((e) => `CREATE EXTENSION ${readableIdent(e.name)};`).join(' ')}), or leave them out with excludeExtensions.`,
-      });
+      findings.push(
+        blocking(
+          `"${database}" uses extensions only a superuser may create on the destination, and ${user} is not one: ${untrusted.map((e) => e.name).join(', ')}`,
+          `Have a superuser of the destination create them in the database first (${untrusted.map((e) => `CREATE EXTENSION ${readableIdent(e.name)};`).join(' ')}), or leave them out with excludeExtensions.`,
+        ),
+      );
     }
     if (otherVersion.length > 0) {
       findings.push({
