@@ -7,8 +7,9 @@
  * `ready` (baseline memory), `migrated` (seconds to `done`/`syncing`), and for
  * replication, after a line on stdin asks for it, `stopped`; `exit` last.
  */
+import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Migrator, describeError } from '../src/index.js';
+import { EVENT_NAMES, Migrator, describeError } from '../src/index.js';
 
 export interface LibrarySpec {
   readonly source: string;
@@ -33,12 +34,28 @@ function elapsed(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/**
+ * With BENCH_TRACE=<file>, every event but progress ticks is appended to the
+ * file with its second since the start: where a run's time goes, per phase.
+ */
+function traceEvents(migrator: Migrator, start: bigint): void {
+  const file = process.env['BENCH_TRACE'];
+  if (!file) return;
+  for (const name of EVENT_NAMES) {
+    if (name === 'copy:progress') continue;
+    migrator.on(name, (event: unknown) => {
+      appendFileSync(file, `${elapsed(start).toFixed(3)} ${name} ${JSON.stringify(event).slice(0, 300)}\n`);
+    });
+  }
+}
+
 async function main(): Promise<void> {
   const spec = JSON.parse(process.env['BENCH_LIBRARY_SPEC'] ?? '{}') as LibrarySpec;
   report({ type: 'ready', rssKb: Math.round(process.memoryUsage().rss / 1024) });
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   const migrator = new Migrator({ source: spec.source, target: spec.target, method: spec.method, jobs: spec.jobs, databases: [spec.database], syncTimeoutMs: spec.syncTimeoutMs });
+  traceEvents(migrator, start);
   const migrated = await migrator.migrate();
   const seconds = elapsed(start);
   const database = migrated.isOk() ? migrated.value.databases.find((db) => db.dbname === spec.database) : undefined;

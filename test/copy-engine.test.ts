@@ -5,6 +5,10 @@ import type { MigrationEvent } from '../src/events.js';
 import { normalizeConnection } from '../src/options.js';
 import { openConnection, type Connection } from '../src/pg/connect.js';
 import { createPool } from '../src/pg/pool.js';
+import { tappableSocket } from '../src/pg/session-sockets.js';
+import { readColumnTypes, readTableLayouts } from '../src/pg/queries/table-pages.js';
+import { listTables } from '../src/pg/queries/tables.js';
+import { planCopy } from '../src/copy/copy-plan.js';
 import { Redactor } from '../src/redact.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { fingerprint, within } from './support/compare.js';
@@ -44,6 +48,12 @@ describe('the copy engine', () => {
     };
     const result = await within(30_000, 'copyDatabase()', copyDatabase(request));
     return { result, events };
+  }
+
+  /** A pool whose reserved sessions are one connection each, as the engine's workers use. */
+  function sessionPool(cluster: Cluster, dbname: string): ReturnType<typeof createPool> {
+    const config = normalizeConnection(cluster.uri(dbname), 'source')._unsafeUnwrap();
+    return createPool({ host: config.host, port: config.port, database: dbname, username: config.username, password: config.password, onnotice: () => undefined });
   }
 
   beforeAll(async () => {
@@ -172,16 +182,22 @@ describe('the copy engine', () => {
     expect(result._unsafeUnwrapErr().message).toMatch(/refused after the last row/);
   });
 
-  it('answers the next query on a session whose COPY TO ended under backpressure (postgres.js #917)', async () => {
-    await source.exec('create database paused');
-    await source.exec('create table rows (id int, payload text); insert into rows select g, repeat(md5(g::text), 8) from generate_series(1, 4000) g;', 'paused');
-    const config = normalizeConnection(source.uri('paused'), 'source')._unsafeUnwrap();
-    const pool = createPool({ host: config.host, port: config.port, database: 'paused', username: config.username, password: config.password, onnotice: () => undefined });
+  it.each([
+    { path: "postgres.js's readable (as over TLS)", tap: false },
+    { path: 'rows taken off the socket', tap: true },
+  ])('answers the next query on a session whose COPY TO ended under backpressure (postgres.js #917), $path', async ({ tap }) => {
+    const dbname = `paused_${tap}`;
+    await source.exec(`create database ${dbname}`);
+    await source.exec('create table rows (id int, payload text); insert into rows select g, repeat(md5(g::text), 8) from generate_series(1, 4000) g;', dbname);
+    const config = normalizeConnection(source.uri(dbname), 'source')._unsafeUnwrap();
+    const pool = createPool({ host: config.host, port: config.port, database: dbname, username: config.username, password: config.password, onnotice: () => undefined });
     const session = await pool.reserve();
+    await session`select 1`;
+    expect(tappableSocket(session) !== undefined).toBe(true);
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
         // Each row its own chunk, as postgres.js pushes them: the last row's push then meets a full stream.
-        const out = await copyOut(session, 'copy rows to stdout', { batchBytes: 1 });
+        const out = await copyOut(session, 'copy rows to stdout', { batchBytes: 1, tap });
         // A slow reader: every chunk the socket delivers waits, so pushes meet a full stream, the last one included.
         await new Promise((resolve) => setTimeout(resolve, 50));
         let rows = 0;
@@ -199,19 +215,23 @@ describe('the copy engine', () => {
     }
   });
 
-  it('settles a COPY FROM the server rejects after the last row with the server\'s error (postgres.js #1173)', async () => {
-    await target.exec('create database settles');
+  it.each([
+    { path: "postgres.js's writable (as over TLS)", tap: false },
+    { path: 'rows written straight to the socket', tap: true },
+  ])('settles a COPY FROM the server rejects after the last row with the server\'s error (postgres.js #1173), $path', async ({ tap }) => {
+    const dbname = `settles_${tap}`;
+    await target.exec(`create database ${dbname}`);
     await target.exec(
       `create table t (id int);
        create function refuse() returns trigger language plpgsql as $$ begin raise exception 'no rows today'; end $$;
        create trigger refuse after insert on t for each statement execute function refuse();`,
-      'settles',
+      dbname,
     );
-    const config = normalizeConnection(target.uri('settles'), 'target')._unsafeUnwrap();
-    const pool = createPool({ host: config.host, port: config.port, database: 'settles', username: config.username, password: config.password, onnotice: () => undefined });
+    const config = normalizeConnection(target.uri(dbname), 'target')._unsafeUnwrap();
+    const pool = createPool({ host: config.host, port: config.port, database: dbname, username: config.username, password: config.password, onnotice: () => undefined });
     const session = await pool.reserve();
     try {
-      const into = await copyIn(session, 'copy t from stdin');
+      const into = await copyIn(session, 'copy t from stdin', tap);
       into.stream.end('1\n2\n3\n');
       await expect(within(5_000, 'the COPY FROM', into.done)).rejects.toThrow(/no rows today/);
       const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
@@ -220,6 +240,82 @@ describe('the copy engine', () => {
       session.release();
       await pool.end({ timeout: 1 });
     }
+  });
+
+  it('takes a COPY TO off the socket with the server\'s notices among its rows, every row in order', async () => {
+    await source.exec('create database noisy');
+    await source.exec(
+      `create function noisy(g int) returns text language plpgsql as $$
+         begin if g % 1000 = 0 then raise notice 'row %', g; end if; return g::text || repeat('.', g % 50); end $$;`,
+      'noisy',
+    );
+    const pool = sessionPool(source, 'noisy');
+    const session = await pool.reserve();
+    try {
+      await session`select 1`;
+      const out = await copyOut(session, 'copy (select noisy(g) from generate_series(1, 20000) g) to stdout');
+      const chunks: Buffer[] = [];
+      for await (const chunk of out.stream) chunks.push(chunk as Buffer);
+      expect(await within(5_000, 'the COPY TO', out.done)).toBe(20000);
+      const lines = Buffer.concat(chunks).toString().split('\n').slice(0, -1);
+      expect(lines).toEqual(Array.from({ length: 20000 }, (_, i) => `${i + 1}${'.'.repeat((i + 1) % 50)}`));
+      const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
+      expect(row?.n).toBe(1);
+    } finally {
+      session.release();
+      await pool.end({ timeout: 1 });
+    }
+  });
+
+  it('fails a COPY TO the source ends with an error half-way: the rows never end, the session answers again', async () => {
+    await source.exec('create database brokenread');
+    const pool = sessionPool(source, 'brokenread');
+    const session = await pool.reserve();
+    try {
+      await session`select 1`;
+      const out = await copyOut(session, 'copy (select 1 / (15000 - g) from generate_series(1, 20000) g) to stdout');
+      let ended = false;
+      out.stream.on('end', () => {
+        ended = true;
+      });
+      const failed = new Promise<unknown>((resolve) => out.stream.once('error', resolve));
+      out.stream.resume();
+      await expect(within(5_000, 'the COPY TO', out.done)).rejects.toThrow(/division by zero/);
+      expect(String(await within(5_000, 'the stream\'s error', failed))).toMatch(/division by zero/);
+      expect(ended).toBe(false);
+      const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
+      expect(row?.n).toBe(1);
+    } finally {
+      session.release();
+      await pool.end({ timeout: 1 });
+    }
+  });
+
+  it('copies in binary by default, and as text the tables whose types can\'t travel that way or differ on the destination', async () => {
+    await database(
+      'formats',
+      `create type mood as enum ('sad', 'ok', 'happy');
+       create type pair as (a int, b text);
+       create domain positive as int check (value > 0);
+       create table plain (id int primary key, amount numeric, at timestamptz, tags text[], doc jsonb, money money, span int4range);
+       create table moods (id int primary key, now mood, history mood[], score positive);
+       create table pairs (id int primary key, p pair, ps pair[]);
+       create table widened (id int primary key, n int);`,
+      `insert into plain select g, g * 1.5, now() - g * interval '1 hour', array['a', g::text], jsonb_build_object('g', g), g, int4range(g, g + 10)
+         from generate_series(1, 2000) g;
+       insert into moods select g, 'ok', array['sad', 'happy']::mood[], g from generate_series(1, 2000) g;
+       insert into pairs select g, row(g, 'x')::pair, array[row(g, 'y')::pair] from generate_series(1, 2000) g;
+       insert into widened select g, g from generate_series(1, 2000) g;`,
+      // The destination's table was made wider by hand: binary int4 rows would not read as int8.
+      'alter table widened alter column n type bigint;',
+    );
+    const { result } = await copy('formats', { jobs: 1 });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('formats'))).toEqual(await fingerprint(source.sql('formats')));
+    // The plan the copy made, from both clusters' catalogs.
+    const [tables, layouts, targetTypes] = await Promise.all([listTables(source.sql('formats')), readTableLayouts(source.sql('formats')), readColumnTypes(target.sql('formats'))]);
+    const plan = planCopy(tables, layouts, { binary: true, canSplit: true, splitBytes: 1e12, rangeBytes: 1e12 }, targetTypes);
+    expect(Object.fromEntries(plan.map((item) => [item.table.info.name, item.table.format]))).toEqual({ plain: 'binary', moods: 'text', pairs: 'text', widened: 'text' });
   });
 
   it('copies 300 tiny tables on at most jobs * 2 connections a side, with progress ending at exactly 100%', async () => {

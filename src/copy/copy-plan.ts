@@ -18,7 +18,10 @@ export interface PlanOptions {
   readonly rangeBytes: number;
   /** The source scans ctid ranges without reading the whole table (PostgreSQL 14+). */
   readonly canSplit: boolean;
-  /** Binary COPY where every column's type allows it; text otherwise. */
+  /**
+   * Binary COPY where every column's type allows it and the destination's
+   * table has the same columns of the same types; text otherwise.
+   */
   readonly binary: boolean;
 }
 
@@ -44,12 +47,20 @@ export interface CopyItem {
 
 const BLOCK_BYTES = 8192;
 
-export function planCopy(tables: readonly TableInfo[], layouts: ReadonlyMap<string, TableLayout>, options: PlanOptions): CopyItem[] {
+export function planCopy(
+  tables: readonly TableInfo[],
+  layouts: ReadonlyMap<string, TableLayout>,
+  options: PlanOptions,
+  targetColumnTypes: ReadonlyMap<string, string> = new Map(),
+): CopyItem[] {
   const items: CopyItem[] = [];
   for (const info of tables) {
-    const layout = layouts.get(layoutKey(info.schema, info.name));
+    const key = layoutKey(info.schema, info.name);
+    const layout = layouts.get(key);
     const pages = layout?.pages ?? 0;
-    const format: CopyFormat = options.binary && layout?.binaryCapable === true && info.columns.length > 0 ? 'binary' : 'text';
+    const binary =
+      options.binary && layout?.binaryCapable === true && info.columns.length > 0 && targetColumnTypes.get(key) === layout.columnTypes;
+    const format: CopyFormat = binary ? 'binary' : 'text';
     const split = options.canSplit && pages * BLOCK_BYTES > options.splitBytes;
     const count = split ? Math.ceil((pages * BLOCK_BYTES) / options.rangeBytes) : 1;
     const table: PlannedTable = { info, format, pieces: count };

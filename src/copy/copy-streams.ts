@@ -28,7 +28,10 @@
  * @module
  */
 import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { Sql } from 'postgres';
+import { tappableSocket } from '../pg/session-sockets.js';
+import { directCopyIn, tapCopyOut } from './copy-tap.js';
 
 /** A COPY under way: its stream, and the server's verdict with the command tag's row count. */
 export interface CopyStream<S> {
@@ -75,6 +78,8 @@ function hookOutcome(query: SettlingQuery, onStream?: (stream: unknown) => void)
 export interface CopyOutOptions {
   /** Counts the rows and bytes as they are read. */
   readonly meter?: CopyMeter;
+  /** Whether the rows may be taken off the socket (copy-tap.ts) when it is in the clear; true by default. */
+  readonly tap?: boolean;
   /** The size of the chunks rows are gathered into; {@link BATCH_BYTES} by default. */
   readonly batchBytes?: number;
 }
@@ -87,6 +92,8 @@ export interface CopyOutOptions {
 export async function copyOut(session: Sql, statement: string, options: CopyOutOptions = {}): Promise<CopyStream<Readable>> {
   const query = session.unsafe(statement);
   const meter = options.meter ?? { rows: 0, bytes: 0 };
+  const socket = options.tap === false ? undefined : tappableSocket(session);
+  if (socket) return tappedCopyOut(query, socket, meter);
   // Hooked as postgres.js hands the stream over, before it pushes the first row into it.
   const done = hookOutcome(query as unknown as SettlingQuery, (stream) => gatherRows(stream as Readable, options.batchBytes ?? BATCH_BYTES, meter));
   const stream = (await observedOnFailure(query.readable(), done)) as Readable;
@@ -101,11 +108,30 @@ export async function copyOut(session: Sql, statement: string, options: CopyOutO
   return { stream, done };
 }
 
+/**
+ * A COPY TO whose rows are taken off the socket (copy-tap.ts). postgres.js's
+ * own readable gets none of them; it is read only so that it ends.
+ */
+async function tappedCopyOut(query: ReturnType<Sql['unsafe']>, socket: Socket, meter: CopyMeter): Promise<CopyStream<Readable>> {
+  const done = hookOutcome(query as unknown as SettlingQuery);
+  // Armed before the query is sent: the rows may follow its CopyOutResponse in the same read.
+  const rows = tapCopyOut(socket, done, meter);
+  heard(rows);
+  const own = (await observedOnFailure(query.readable(), done)) as Readable;
+  heard(own);
+  own.resume();
+  return { stream: rows, done };
+}
+
 /** Starts `COPY ... FROM STDIN` on `session`; `done` settles with the server's answer after the stream ends. */
-export async function copyIn(session: Sql, statement: string): Promise<CopyStream<Writable>> {
+export async function copyIn(session: Sql, statement: string, tap = true): Promise<CopyStream<Writable>> {
   const query = session.unsafe(statement);
   const done = hookOutcome(query as unknown as SettlingQuery);
-  const stream = (await observedOnFailure(query.writable(), done)) as Writable;
+  const own = (await observedOnFailure(query.writable(), done)) as Writable;
+  heard(own);
+  const socket = tap === false ? undefined : tappableSocket(session);
+  if (!socket) return { stream: own, done };
+  const stream = directCopyIn(socket, own);
   heard(stream);
   return { stream, done };
 }

@@ -19,6 +19,7 @@
  * @module
  */
 import { connect, type Socket } from 'node:net';
+import { recordSocket } from './session-sockets.js';
 import postgres, { type Options, type ReservedSql, type Sql, type TransactionSql } from 'postgres';
 
 type PoolOptions = Options<Record<string, postgres.PostgresType>>;
@@ -87,7 +88,13 @@ function openSession(options: PoolOptions): Session {
   const sql: Sql = postgres({
     ...options,
     // postgres.js takes a socket factory its typings do not declare.
-    ...({ socket: noDelaySocket } as unknown as PoolOptions),
+    ...({
+      socket: async (target: SocketTarget) => {
+        const socket = await noDelaySocket(target);
+        if (!options.ssl) recordSocket(sql, socket);
+        return socket;
+      },
+    } as unknown as PoolOptions),
     max: 1,
     // Never closed behind the caller's back: a close means the server or the network ended it.
     idle_timeout: 0,

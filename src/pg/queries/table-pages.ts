@@ -1,28 +1,69 @@
 import type { Sql } from 'postgres';
 
+/** A table's copied columns and their types, in one string per table of `pg_class c`. */
+const COLUMN_TYPES = `(select string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' order by a.attname)
+   from pg_catalog.pg_attribute a
+  where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '')`;
+
 /** How a table's rows can be read in parts and in which COPY format. */
 export interface TableLayout {
   readonly schema: string;
   readonly name: string;
   /** Pages of the main fork now: where a ctid range scan may find rows. */
   readonly pages: number;
-  /** Every column's type has binary send and receive functions. */
+  /**
+   * Every column's type has a binary form another cluster reads back as the
+   * same value: see {@link readTableLayouts}.
+   */
   readonly binaryCapable: boolean;
+  /** The copied columns' names and types, to tell whether the other side's table has the same. */
+  readonly columnTypes: string;
 }
 
-/** The layout of every ordinary table, keyed by `schema.name` as {@link layoutKey} spells it. */
+/**
+ * The layout of every ordinary table, keyed by `schema.name` as
+ * {@link layoutKey} spells it.
+ *
+ * A type's binary COPY form is safe between two clusters when it has send and
+ * receive functions and names no object by OID: built-in types (their OIDs
+ * are the same everywhere) and enums (sent as their labels). An array of a
+ * user-defined type carries its element type's OID and a composite its
+ * columns' types' OIDs, which differ between clusters and fail the copy; such
+ * tables, and those with extension types, are copied as text.
+ */
 export async function readTableLayouts(sql: Sql): Promise<Map<string, TableLayout>> {
-  const rows = await sql<{ schema: string; name: string; pages: string; binary: boolean }[]>`
+  const rows = await sql<{ schema: string; name: string; pages: string; binary: boolean; types: string | null }[]>`
     select n.nspname as schema, c.relname as name,
            (pg_relation_size(c.oid) / current_setting('block_size')::bigint)::text as pages,
-           not exists (select 1 from pg_attribute a join pg_type t on t.oid = a.atttypid
-                       where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-                         and (t.typsend = 0 or t.typreceive = 0)) as binary
+           not exists (select 1 from pg_attribute a
+                         join pg_type t on t.oid = a.atttypid
+                         join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
+                       where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
+                         and (t.typsend = 0 or t.typreceive = 0 or b.typsend = 0 or b.typreceive = 0
+                              or b.typtype in ('c', 'd', 'p')
+                              or (b.oid >= 16384 and b.typtype <> 'e'))) as binary,
+           ${sql.unsafe(COLUMN_TYPES)} as types
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')`;
   return new Map(
-    rows.map((r) => [layoutKey(r.schema, r.name), { schema: r.schema, name: r.name, pages: Number(r.pages), binaryCapable: r.binary }]),
+    rows.map((r) => [
+      layoutKey(r.schema, r.name),
+      { schema: r.schema, name: r.name, pages: Number(r.pages), binaryCapable: r.binary, columnTypes: r.types ?? '' },
+    ]),
   );
+}
+
+/**
+ * The copied columns' names and types of every ordinary table, as
+ * {@link TableLayout.columnTypes} spells them. From the catalog alone: unlike
+ * a table's size, it takes no lock on the table.
+ */
+export async function readColumnTypes(sql: Sql): Promise<Map<string, string>> {
+  const rows = await sql<{ schema: string; name: string; types: string | null }[]>`
+    select n.nspname as schema, c.relname as name, ${sql.unsafe(COLUMN_TYPES)} as types
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')`;
+  return new Map(rows.map((r) => [layoutKey(r.schema, r.name), r.types ?? '']));
 }
 
 export function layoutKey(schema: string, name: string): string {
