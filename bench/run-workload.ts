@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBenchCluster, stopBenchCluster, type Cluster } from './clusters.js';
+import { retireBenchCluster, startBenchCluster, stopBenchCluster, type Cluster } from './clusters.js';
 import { LiveWriters, type LiveMeasurement } from './live-writers.js';
 import { sleep } from './processes.js';
 import type { BenchOptions, ToolName } from './options.js';
@@ -120,7 +120,7 @@ async function runTool(tool: Tool, workload: Workload, source: Cluster, expected
     outcome = { tool: tool.name, status: 'failed', problems, error: message(error), ...(live ? { live } : {}) };
   } finally {
     await writers?.end();
-    await stopBenchCluster(target);
+    await retireBenchCluster(target);
     rmSync(workDir, { recursive: true, force: true });
   }
   // With the destination gone, whatever replication objects remain on the source were left behind.

@@ -88,7 +88,8 @@ describe('post-data plan', () => {
     expect((await runSteps(connection, plan.beforeTables, options)).isOk()).toBe(true);
     await forEachLimited(tables, 2, async (table) => {
       await copyRows(table, connection.database);
-      const built = await runSteps(connection, plan.forTable(table.schema, table.name), { ...options, jobs: 1 });
+      // As the migration builds a copied table: its steps and its ANALYZE as one script.
+      const built = await runSteps(connection, plan.forTable(table.schema, table.name), { ...options, jobs: 1, together: { then: `analyze ${qualified(table.schema, table.name)}` } });
       if (built.isErr()) throw new Error(built.error.message);
     });
     const rest = await runSteps(connection, plan.rest, options);
@@ -194,26 +195,32 @@ describe('post-data plan', () => {
     expect(owner?.owner).toBe(target.username);
   });
 
-  it('fails as a schema error naming the object when a step fails, and starts nothing after it', async () => {
-    const broken = await prepare('broken', false);
+  it.each([
+    { how: 'one statement at a time', together: undefined },
+    { how: 'as one script with the table\'s ANALYZE', together: { then: 'analyze public.accounts' } },
+  ])('fails as a schema error naming the object when a step fails, and starts nothing after it, run $how', async ({ together }) => {
+    const broken = await prepare(`broken_${together ? 'script' : 'steps'}`, false);
     await broken.sql`create index accounts_tags on public.accounts (id)`;
     const steps = plan.forTable('public', 'accounts');
-    const result = await runSteps(broken, steps, { noOwner: false, jobs: 1, redactor });
+    const result = await runSteps(broken, steps, { noOwner: false, jobs: 1, redactor, together });
     expect(result.isErr()).toBe(true);
     const error = result._unsafeUnwrapErr();
-    expect(error).toMatchObject({ kind: 'schema', side: 'target', database: 'broken' });
+    expect(error).toMatchObject({ kind: 'schema', side: 'target', database: broken.database });
     expect(error.message).toContain('INDEX "public.accounts_tags"');
     expect(error.message).toContain('already exists');
     const [comment] = await broken.sql<{ text: string | null }[]>`select obj_description('public.accounts_tags'::regclass, 'pg_class') as text`;
     expect(comment?.text).toBeNull();
   });
 
-  it('starts no step once cancelled, and says so', async () => {
-    const connection = await prepare('cancelled', false);
+  it.each([
+    { how: 'one statement at a time', together: undefined },
+    { how: 'as one script', together: { then: 'analyze public.accounts' } },
+  ])('starts no step once cancelled, and says so, run $how', async ({ together }) => {
+    const connection = await prepare(`cancelled_${together ? 'script' : 'steps'}`, false);
     const controller = new AbortController();
     controller.abort();
-    const result = await runSteps(connection, plan.forTable('public', 'accounts'), { noOwner: false, jobs: 2, redactor, signal: controller.signal });
-    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'cancelled', database: 'cancelled' });
+    const result = await runSteps(connection, plan.forTable('public', 'accounts'), { noOwner: false, jobs: together ? 1 : 2, redactor, signal: controller.signal, together });
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'cancelled', database: connection.database });
     const [row] = await connection.sql<{ indexes: number }[]>`select count(*)::int as indexes from pg_indexes where tablename = 'accounts'`;
     expect(row?.indexes).toBe(0);
   });

@@ -116,6 +116,14 @@ const DEFAULT_TUNING: CopyTuning = {
   binary: true,
 };
 
+/**
+ * Tables smaller than this have their `onTableCopied` hook run while their
+ * worker copies on. On "tiny" (1,000 tables of 100 rows at 2 jobs) a table
+ * cost its worker 3.2 ms, nearly all of it waiting on round trips; index
+ * builds of larger tables are real work, and wait for their worker.
+ */
+const OVERLAPPED_HOOK_BYTES = 1024 * 1024;
+
 export interface CopySummary {
   readonly tables: number;
   readonly rows: number;
@@ -230,7 +238,27 @@ async function copyItems(
 ): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
+  const fail = (error: unknown): void => {
+    if (failure === undefined) {
+      failure = { error };
+      abort();
+    }
+  };
   const worker = async ({ reader, writer }: WorkerPair): Promise<void> => {
+    // A small table's hook (its indexes, its ANALYZE) runs while this worker copies the next table: it is
+    // mostly round trips, which would otherwise leave the worker idle. One at a time, and awaited before the worker ends.
+    let behind: Promise<void> = Promise.resolve();
+    try {
+      await copyEach(reader, writer, (hook, small) => {
+        const previous = behind;
+        behind = previous.then(() => hook().then(() => undefined, fail));
+        return small ? previous : behind;
+      });
+    } finally {
+      await behind;
+    }
+  };
+  const copyEach = async (reader: Sql, writer: Sql, afterTable: (hook: () => Promise<void>, small: boolean) => Promise<void>): Promise<void> => {
     while (failure === undefined && next < items.length) {
       const item = items[next++] as CopyItem;
       const { info } = item.table;
@@ -254,12 +282,10 @@ async function copyItems(
           estimatedBytes: progress.estimatedBytes(),
           rowsDone: progress.rowsDone,
         });
-        await request.onTableCopied?.(info);
+        const hook = request.onTableCopied;
+        if (hook) await afterTable(() => hook(info), table.bytes < OVERLAPPED_HOOK_BYTES);
       } catch (error) {
-        if (failure === undefined) {
-          failure = { error };
-          abort();
-        }
+        fail(error);
       }
     }
   };

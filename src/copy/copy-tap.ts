@@ -233,21 +233,32 @@ export function directCopyIn(socket: Socket, own: Writable): Writable {
     socket.off('drain', onDrain);
     socket.off('close', onClose);
   };
+  // Writes wait in the socket until the event loop turns, so that a small table's rows and
+  // its CopyDone (written by `own.end()` in `final`) leave in one system call, not two.
+  let corked = false;
+  const cork = (): void => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    setImmediate(() => {
+      corked = false;
+      socket.uncork();
+    });
+  };
   const direct: Writable = new Writable({
     highWaterMark: HIGH_WATER_BYTES,
     write(chunk: Buffer, _encoding, callback) {
       const header = Buffer.allocUnsafe(COPY_DATA_HEADER);
       header[0] = COPY_DATA;
       header.writeUInt32BE(chunk.length + 4, 1);
-      socket.cork();
+      cork();
       socket.write(header);
-      const flowing = socket.write(chunk);
-      socket.uncork();
-      if (flowing || socket.destroyed) callback();
+      if (socket.write(chunk) || socket.destroyed) callback();
       else waiting = () => callback();
     },
     final(callback) {
       detach();
+      cork();
       own.end();
       callback();
     },

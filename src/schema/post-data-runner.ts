@@ -9,7 +9,7 @@
  * @module
  */
 import { Cancelled } from '../util/cancellation.js';
-import { ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import { connectionLost, isConnectionLoss, toCause, type Connection } from '../pg/connect.js';
 import type { Sql } from 'postgres';
@@ -24,6 +24,11 @@ export interface RunStepsOptions {
   readonly redactor: Redactor;
   /** Stops new steps from starting; the running ones finish. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Runs the steps, and then `then`, as one script: one round trip and one
+   * transaction instead of one a step (see {@link runTogether}).
+   */
+  readonly together?: { readonly then?: string } | undefined;
 }
 
 const PASS_ORDER: Record<RestorePass, number> = { main: 0, acl: 1, 'post-acl': 2 };
@@ -38,6 +43,7 @@ const PASS_ORDER: Record<RestorePass, number> = { main: 0, acl: 1, 'post-acl': 2
  * ```
  */
 export function runSteps(target: Connection, steps: readonly PostDataStep[], options: RunStepsOptions): ResultAsync<void, MigrationError> {
+  if (options.together) return runTogether(target, steps, { ...options, together: options.together });
   const run = (step: PostDataStep, sql: string): Promise<void> =>
     knownSettings(target.sql)
       .then((known) => {
@@ -50,20 +56,78 @@ export function runSteps(target: Connection, steps: readonly PostDataStep[], opt
           throw new StepFailed(step, error);
         },
       );
-  return ResultAsync.fromPromise(schedule(steps, options, run), (error) => {
-    const where = `the post-data schema of "${target.database}"`;
-    if (error instanceof Cancelled) return migrationError('cancelled', `Restoring ${where} was cancelled`, { side: target.side, database: target.database });
-    const failed = error instanceof StepFailed ? error : undefined;
-    const cause = toCause(failed ? failed.error : error, options.redactor);
-    const what = failed ? `Restoring ${where} at ${failed.step.label}` : `Restoring ${where}`;
-    if (isConnectionLoss(failed ? failed.error : error)) return connectionLost(what, cause, target);
-    return migrationError('schema', `${what} failed: ${cause.message}`, {
-      side: target.side,
-      database: target.database,
-      cause,
-      hint: 'A schema statement failed on the destination; fix its cause (often a missing extension or role, or data that breaks a constraint) and run again.',
-    });
+  return ResultAsync.fromPromise(schedule(steps, options, run), (error) => describeFailure(target, error, options.redactor));
+}
+
+function describeFailure(target: Connection, error: unknown, redactor: Redactor): MigrationError {
+  const where = `the post-data schema of "${target.database}"`;
+  if (error instanceof Cancelled) return migrationError('cancelled', `Restoring ${where} was cancelled`, { side: target.side, database: target.database });
+  const failed = error instanceof StepFailed ? error : undefined;
+  const cause = toCause(failed ? failed.error : error, redactor);
+  const what = failed ? `Restoring ${where} at ${failed.step.label}` : `Restoring ${where}`;
+  if (isConnectionLoss(failed ? failed.error : error)) return connectionLost(what, cause, target);
+  return migrationError('schema', `${what} failed: ${cause.message}`, {
+    side: target.side,
+    database: target.database,
+    cause,
+    hint: 'A schema statement failed on the destination; fix its cause (often a missing extension or role, or data that breaks a constraint) and run again.',
   });
+}
+
+/**
+ * The steps of one table, and the statement after them (its ANALYZE), sent
+ * as one multi-statement query: they run in one implicit transaction, in
+ * the order the one-at-a-time runner would take them. On "tiny" (2,000
+ * tables of 100 rows, a primary key and an index each) a step's own round
+ * trip cost more than building its index: each is a socket write of ~60 µs
+ * on this machine's loopback, and a query's turn on the server. When the
+ * script fails, nothing of it stayed, and the steps run again one at a time
+ * so that the failure names its step.
+ */
+function runTogether(
+  target: Connection,
+  steps: readonly PostDataStep[],
+  options: RunStepsOptions & { readonly together: { readonly then?: string } },
+): ResultAsync<void, MigrationError> {
+  if (options.signal?.aborted) return errAsync(describeFailure(target, new Cancelled(), options.redactor));
+  const ordered = inRunOrder(steps, options.noOwner);
+  const then = options.together.then;
+  if (ordered.length === 0 && !then) return okAsync(undefined);
+  const script = knownSettings(target.sql).then((known) => {
+    const statements = ordered.flatMap(({ step, sql }) => [...step.settings.filter((statement) => known(statement)), sql]);
+    return target.sql.unsafe([...statements, ...(then ? [then] : [])].join('\n')).simple();
+  });
+  return ResultAsync.fromPromise(script, (error) => error).map(() => undefined).orElse((error) => {
+    if (options.signal?.aborted) return errAsync(describeFailure(target, new Cancelled(), options.redactor));
+    if (isConnectionLoss(error)) return errAsync(describeFailure(target, error, options.redactor));
+    const oneByOne = { ...options, together: undefined };
+    return runSteps(target, steps, oneByOne).andThen(() =>
+      then ? ResultAsync.fromPromise(target.sql.unsafe(then).simple(), (thenError) => describeFailure(target, thenError, options.redactor)).map(() => undefined) : okAsync(undefined),
+    );
+  });
+}
+
+/** The order the scheduler takes steps in with one job: the first ready one each time. */
+function inRunOrder(steps: readonly PostDataStep[], noOwner: boolean): { step: PostDataStep; sql: string }[] {
+  const inBatch = new Set(steps.map((step) => step.id));
+  const done = new Set<number>();
+  const pending: { step: PostDataStep; sql: string }[] = [];
+  for (const step of steps) {
+    const sql = noOwner ? step.sqlWithoutOwner : step.sql;
+    if (sql === null) done.add(step.id);
+    else pending.push({ step, sql });
+  }
+  const ordered: { step: PostDataStep; sql: string }[] = [];
+  while (pending.length > 0) {
+    const earliest = Math.min(...pending.map((p) => PASS_ORDER[p.step.pass]));
+    const index = pending.findIndex((p) => PASS_ORDER[p.step.pass] === earliest && p.step.dependsOn.every((dep) => !inBatch.has(dep) || done.has(dep)));
+    // A cycle the scheduler would refuse: left to it, which names the steps.
+    if (index === -1) return [...ordered, ...pending];
+    const [next] = pending.splice(index, 1) as [{ step: PostDataStep; sql: string }];
+    done.add(next.step.id);
+    ordered.push(next);
+  }
+  return ordered;
 }
 
 const settingsBySql = new WeakMap<Sql, Promise<(statement: string) => boolean>>();

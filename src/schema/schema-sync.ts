@@ -65,7 +65,11 @@ export interface DatabaseSchema {
    */
   planPostData(): ResultAsync<PostDataPlan, MigrationError>;
   /** Runs some of the plan's steps on the destination database, keeping or leaving out owners as the migration does. */
-  runPostData(target: Connection, steps: readonly PostDataStep[], options: { readonly jobs: number; readonly signal?: AbortSignal | undefined }): ResultAsync<void, MigrationError>;
+  runPostData(
+    target: Connection,
+    steps: readonly PostDataStep[],
+    options: { readonly jobs: number; readonly signal?: AbortSignal | undefined; readonly together?: { readonly then?: string } },
+  ): ResultAsync<void, MigrationError>;
   dispose(): Promise<void>;
 }
 
@@ -224,8 +228,19 @@ export class SchemaSync {
     const sourceTool = { config: source, side: 'source' as const, database: sourceDbname, signal: this.#context.signal };
     const targetTool = { config: target, side: 'target' as const, database: dbname, signal: this.#context.signal };
     return dumpSchema(tools, sourceTool, redactor, exclusions).map((dump: SchemaDump): DatabaseSchema => {
-      const applyPreData = (): ResultAsync<void, MigrationError> =>
-        restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs, leaveOutExtensions: this.#context.leaveOutExtensions }, redactor)
+      let plan: ResultAsync<PostDataPlan, MigrationError> | undefined;
+      const planned = (): ResultAsync<PostDataPlan, MigrationError> => {
+        // A failed plan is not kept: asking again reads the dump again.
+        plan ??= planPostData(tools, dump, redactor).mapErr((error) => {
+          plan = undefined;
+          return { ...error, database: dbname };
+        });
+        return plan;
+      };
+      const applyPreData = (): ResultAsync<void, MigrationError> => {
+        // The post-data plan reads the same dump while pre-data restores: it is ready when the first table is copied.
+        const planning = planned();
+        return restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs, leaveOutExtensions: this.#context.leaveOutExtensions }, redactor)
           .mapErr((error) =>
             migrationError('schema', `Restoring the pre-data schema of "${dbname}" failed: ${error.message}`, {
               side: 'target',
@@ -234,19 +249,14 @@ export class SchemaSync {
               hint: 'A schema statement failed on the destination; fix its cause (often a missing extension or role) and run again.',
             }),
           )
+          // A failed restore still waits for the plan's pg_restore, so that no tool outlives the call.
+          .orElse((error) => planning.orElse(() => okAsync(undefined)).andThen(() => errAsync<void, MigrationError>(error)))
           .map(() => emit({ type: 'schema', step: 'pre-data', dbname, detail: 'applied' }));
-      let plan: ResultAsync<PostDataPlan, MigrationError> | undefined;
+      };
       return {
         applyPreData,
-        planPostData: () => {
-          // A failed plan is not kept: asking again reads the dump again.
-          plan ??= planPostData(tools, dump, redactor).mapErr((error) => {
-            plan = undefined;
-            return { ...error, database: dbname };
-          });
-          return plan;
-        },
-        runPostData: (targetDb, steps, options) => runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal }),
+        planPostData: planned,
+        runPostData: (targetDb, steps, options) => runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal, together: options.together }),
         dispose: dump.dispose,
       };
     });

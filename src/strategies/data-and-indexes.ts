@@ -58,9 +58,9 @@ export function copyDataAndIndexes(
           onTableCopied: async (table) => {
             indexed.add(key(table.schema, table.name));
             const steps = plan.forTable(table.schema, table.name);
+            // Its indexes and constraints, then its statistics, in one round trip: on many small tables the round trips are the cost.
             const built = await schema
-              .runPostData(job.target, steps, { jobs: 1, signal: job.signal })
-              .andThen(() => analyze(job, [table]))
+              .runPostData(job.target, steps, { jobs: 1, signal: job.signal, together: { then: `analyze ${qualified(table.schema, table.name)}` } })
               .andThen(() => {
                 const due = early.afterTable(table, steps);
                 return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1, signal: job.signal })).map(() => early.finished(due));
