@@ -3,6 +3,7 @@
  * server settings for bulk loading. fsync, full_page_writes and
  * synchronous_commit stay off, as the harness has them, for every tool alike.
  */
+import { existsSync } from 'node:fs';
 import { startCluster, type Cluster } from '../test/support/cluster.js';
 
 export type { Cluster } from '../test/support/cluster.js';
@@ -32,8 +33,8 @@ const live = new Set<Cluster>();
  * Starts one cluster with the bench's settings. Every cluster of a bench run
  * shares `password`, so client tools authenticate through one PGPASSWORD.
  */
-export async function startBenchCluster(password: string, jobs: number): Promise<Cluster> {
-  const cluster = await startCluster({ major: 15, password, settings: benchSettings(jobs) });
+export async function startBenchCluster(password: string, jobs: number, baseDir?: string): Promise<Cluster> {
+  const cluster = await startCluster({ major: 15, password, settings: benchSettings(jobs), ...(baseDir ? { baseDir } : {}) });
   live.add(cluster);
   return cluster;
 }
@@ -43,28 +44,33 @@ export async function stopBenchCluster(cluster: Cluster): Promise<void> {
   await cluster.stop();
 }
 
-const retired = new Set<Cluster>();
-
 /**
- * Stops a destination's server but keeps its files until the run ends
- * ({@link stopAllBenchClusters}). Deleting a cluster's thousands of files
- * slows the next tool's file creation for a minute or more: ext4 skips
- * recently deleted inodes when it allocates one, and on "tiny" (3,000 files a
- * destination) that took a pre-data restore from 0.45 s to 1.7-2.9 s for
- * whichever tool ran next (measured with `perf`: `recently_deleted` under
- * `__ext4_new_inode`). Every tool but the first would pay it.
+ * Where each tool's destination cluster lives: in memory (`/dev/shm`) when
+ * the machine has it, so that no tool inherits work from the one before.
+ *
+ * - On disk, deleting a destination's thousands of files slows the next
+ *   tool's file creation for a minute or more: ext4 skips recently deleted
+ *   inodes when it allocates one. On "tiny" (3,000 files a destination) that
+ *   took a pre-data restore from 0.45 s to 1.7-2.9 s for whichever tool ran
+ *   next (`perf`: `recently_deleted` under `__ext4_new_inode`): every tool
+ *   but the first paid it.
+ * - Keeping the destinations until the end instead left the kernel
+ *   reclaiming their page cache while later tools ran: on "big" the pipe's
+ *   4.6 s became 6.9 s, even with a `sync` between tools.
+ *
+ * `BENCH_TARGET_DIR` puts them elsewhere. fsync is off on every cluster, so
+ * a disk only ever mattered through such leftovers.
  */
-export async function retireBenchCluster(cluster: Cluster): Promise<void> {
-  live.delete(cluster);
-  retired.add(cluster);
-  await cluster.stopServer('fast');
+export function targetBaseDir(): string | undefined {
+  const chosen = process.env['BENCH_TARGET_DIR'];
+  if (chosen) return chosen;
+  return existsSync('/dev/shm') ? '/dev/shm' : undefined;
 }
 
 /** Stops every cluster the bench still has running. */
 export async function stopAllBenchClusters(): Promise<void> {
-  const all = [...live, ...retired];
+  const all = [...live];
   live.clear();
-  retired.clear();
   await Promise.all(all.map((c) => c.stop().catch(() => undefined)));
 }
 

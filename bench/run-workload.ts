@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { retireBenchCluster, startBenchCluster, stopBenchCluster, type Cluster } from './clusters.js';
+import { startBenchCluster, stopBenchCluster, targetBaseDir, type Cluster } from './clusters.js';
 import { LiveWriters, type LiveMeasurement } from './live-writers.js';
 import { sleep } from './processes.js';
 import type { BenchOptions, ToolName } from './options.js';
@@ -88,7 +88,7 @@ async function runTool(tool: Tool, workload: Workload, source: Cluster, expected
   const { options, password, env } = setup;
   const database = workload.database;
   await source.exec('checkpoint');
-  const target = await startBenchCluster(password, options.jobs);
+  const target = await startBenchCluster(password, options.jobs, targetBaseDir());
   const workDir = mkdtempSync(join(tmpdir(), `bench-${tool.name}-`));
   const writers = expected === undefined ? new LiveWriters(source, database) : undefined;
   let problems: string[] = [];
@@ -120,7 +120,7 @@ async function runTool(tool: Tool, workload: Workload, source: Cluster, expected
     outcome = { tool: tool.name, status: 'failed', problems, error: message(error), ...(live ? { live } : {}) };
   } finally {
     await writers?.end();
-    await retireBenchCluster(target);
+    await stopBenchCluster(target);
     rmSync(workDir, { recursive: true, force: true });
   }
   // With the destination gone, whatever replication objects remain on the source were left behind.

@@ -31,6 +31,8 @@ export interface ClusterOptions {
   readonly password?: string;
   /** Runs the logging collector, so `pg_current_logfile()` names a log the server itself can read. */
   readonly logCollector?: boolean;
+  /** The directory the cluster's own directory is made in; the system's temporary directory by default. */
+  readonly baseDir?: string;
 }
 
 export interface Cluster {
@@ -129,7 +131,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const password = options.password ?? randomBytes(12).toString('hex');
   const tls = options.tls ?? 'off';
   mkdirSync(REGISTRY, { recursive: true });
-  const root = mkdtempSync(join(tmpdir(), `dlh-pg${major}-`));
+  const root = mkdtempSync(join(options.baseDir ?? tmpdir(), `dlh-pg${major}-`));
   const dataDir = join(root, 'data');
   const socketDir = join(root, 'socket');
   const logFile = join(root, 'server.log');
