@@ -18,7 +18,9 @@ function libraryTool(method: 'dump' | 'replication'): Tool {
     unavailable: () => undefined,
     async run({ source, target, database, jobs, syncTimeoutMs, reached }): Promise<ToolRun> {
       const spec: LibrarySpec = { source: source.uri(), target: target.uri(), database, method, jobs, syncTimeoutMs };
-      const child = start(process.execPath, ['--import', 'tsx', ENTRY], {
+      // BENCH_CPU_PROF=<dir>: the library's process writes a V8 CPU profile there.
+      const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
+      const child = start(process.execPath, [...profile, '--import', 'tsx', ENTRY], {
         cwd: ROOT,
         env: { ...process.env, BENCH_LIBRARY_SPEC: JSON.stringify(spec) },
         stdio: ['pipe', 'pipe', 'pipe'],
