@@ -295,6 +295,24 @@ describe('the copy engine', () => {
     expect(Object.fromEntries(plan.map((item) => [item.table.info.name, item.table.format]))).toEqual({ plain: 'binary', moods: 'text', pairs: 'text', widened: 'text' });
   });
 
+  it('copies the tables foreign keys reference first, then the largest first', async () => {
+    await database(
+      'referenced',
+      `create table lookup (id int primary key, name text);
+       create table small_child (id int primary key, lookup_id int references lookup);
+       create table big_child (id int primary key, lookup_id int references lookup, note text);
+       create table unrelated (id int primary key, note text);`,
+      `insert into lookup select g, 'l' || g from generate_series(1, 10) g;
+       insert into small_child select g, 1 + g % 10 from generate_series(1, 1000) g;
+       insert into big_child select g, 1 + g % 10, repeat('x', 200) from generate_series(1, 20000) g;
+       insert into unrelated select g, repeat('y', 100) from generate_series(1, 5000) g;`,
+    );
+    const { result, events } = await copy('referenced', { jobs: 1 });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    const order = events.flatMap((e) => (e.type === 'table:copied' ? [e.table] : []));
+    expect(order).toEqual(['lookup', 'big_child', 'unrelated', 'small_child']);
+  });
+
   it('copies 300 tiny tables on at most jobs * 2 connections a side, with progress ending at exactly 100%', async () => {
     const tables = Array.from({ length: 300 }, (_, i) => `create table t${i} (id int primary key, note text);`).join('\n');
     await database(

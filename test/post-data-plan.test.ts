@@ -153,6 +153,15 @@ describe('post-data plan', () => {
     for (const table of plan.tables) expect(copied.has(`${table.schema}.${table.name}`)).toBe(true);
   });
 
+  it('names the two tables of a foreign key, so it can be added once both are in', () => {
+    const fk = plan.rest.find((step) => step.type === 'FK CONSTRAINT' && step.label.includes('accounts_region_fk'));
+    expect(fk).toBeDefined();
+    const { tables: both, partitioned } = plan.tablesOf(fk!);
+    expect(both).toEqual(expect.arrayContaining([{ schema: 'public', name: 'accounts' }, { schema: 'Sales Data', name: 'regions' }]));
+    expect(both).toHaveLength(2);
+    expect(partitioned).toBe(false);
+  });
+
   it('creates partitioned tables\' indexes ON ONLY the parent first, and attaches the partitions\' after', () => {
     expect(plan.beforeTables.map((s) => s.label)).toEqual([
       'CONSTRAINT "public.measurements measurements_device_uniq"',

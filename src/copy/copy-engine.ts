@@ -60,7 +60,7 @@ import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { connectionLost, isConnectionLoss, sideByAddress, sideOf, tagSide, toCause, type Connection, type Side } from '../pg/connect.js';
 import type { ConnectionConfig } from '../options.js';
-import { readColumnTypes, readTableLayouts } from '../pg/queries/table-pages.js';
+import { readColumnTypes, readReferencedTables, readTableLayouts } from '../pg/queries/table-pages.js';
 import { listTables, type TableInfo } from '../pg/queries/tables.js';
 import { readSequences, writeSequence } from '../pg/queries/sequences.js';
 import type { Redactor } from '../redact.js';
@@ -176,9 +176,10 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     throwIfCancelled(request.signal);
     setStep('listing tables');
     const first = await sessions.reader(request.source.sql, snapshotId).catch(from('source'));
-    const [tables, layouts, version] = await Promise.all([
+    const [tables, layouts, referenced, version] = await Promise.all([
       listTables(first).then((all) => (request.tables ? all.filter(request.tables) : all)),
       readTableLayouts(first),
+      readReferencedTables(first),
       first<{ v: string }[]>`select current_setting('server_version_num') as v`,
     ]).catch(from('source'));
     const sourceVersion = Number(version[0]?.v);
@@ -194,7 +195,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     // wait on each other for its extension lock on a destination older than 16, which extends
     // a relation by one page at a time: see the module comment.
     const canSplit = sourceVersion >= 140000 && targetVersion >= 160000;
-    const items = planCopy(tables, layouts, { ...tuning, binary, canSplit }, targetTypes);
+    const items = planCopy(tables, layouts, { ...tuning, binary, canSplit }, targetTypes, referenced);
     const workers = Math.max(1, Math.min(request.jobs, items.length));
     // A worker opens its sessions once it holds a slot of the run's budget; until the last one has
     // imported the snapshot, the exporting transaction stays open (it ends in `finally`).

@@ -1,7 +1,8 @@
 /**
  * What the copy does, in which order: every table as one piece of work, a
- * large one as several ctid ranges read in parallel under the same snapshot,
- * largest first so the last piece to finish is a small one.
+ * large one as several ctid ranges read in parallel under the same snapshot;
+ * tables that foreign keys reference first, then the largest first so the
+ * last piece to finish is a small one.
  *
  * @module
  */
@@ -52,6 +53,7 @@ export function planCopy(
   layouts: ReadonlyMap<string, TableLayout>,
   options: PlanOptions,
   targetColumnTypes: ReadonlyMap<string, string> = new Map(),
+  referenced: ReadonlySet<string> = new Set(),
 ): CopyItem[] {
   const items: CopyItem[] = [];
   for (const info of tables) {
@@ -76,7 +78,10 @@ export function planCopy(
       items.push({ table, range: { from, to }, estimatedBytes: (info.bytes * ((to ?? pages) - from)) / pages });
     }
   }
-  return items.sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+  // Tables a foreign key references go first: each referencing table's key is then added as soon
+  // as its own rows are in, beside other copies, instead of all of them after the last table.
+  const first = (item: CopyItem): number => (referenced.has(layoutKey(item.table.info.schema, item.table.info.name)) ? 0 : 1);
+  return items.sort((a, b) => first(a) - first(b) || b.estimatedBytes - a.estimatedBytes);
 }
 
 /** The `COPY ... TO STDOUT` reading `item` on the source. */

@@ -86,6 +86,11 @@ export interface PostDataPlan {
   readonly rest: readonly PostDataStep[];
   /** Every step in the dump's order. */
   readonly steps: readonly PostDataStep[];
+  /**
+   * The data tables a step depends on (dump ids in its `dependsOn`), and
+   * whether any of them is partitioned: a foreign key's two tables.
+   */
+  tablesOf(step: PostDataStep): { readonly tables: readonly TableRef[]; readonly partitioned: boolean };
 }
 
 /**
@@ -212,6 +217,13 @@ export function buildPostDataPlan(preData: string, postData: string, postDataWit
     forTable: (schema, table) => byTable.get(tableKey(schema, table)) ?? [],
     rest: steps.filter((step) => homes.get(step.id)?.phase === 2),
     steps,
+    tablesOf: (step) => {
+      const items = step.dependsOn.flatMap((id) => {
+        const table = tables.get(id);
+        return table ? [table] : [];
+      });
+      return { tables: items.map((t) => ({ schema: t.schema, name: t.name })), partitioned: items.some((t) => t.partitioned) };
+    },
   };
 }
 

@@ -129,16 +129,17 @@ class EarlyForeignKeys {
   afterTable(table: { schema: string; name: string }, steps: readonly PostDataStep[]): PostDataStep[] {
     this.#copied.add(JSON.stringify([table.schema, table.name]));
     for (const step of steps) this.#done.add(step.id);
-    const due = this.#plan.rest.filter(
-      (step) =>
-        step.type === 'FK CONSTRAINT' &&
-        !this.#taken.has(step.id) &&
-        step.table !== null &&
-        this.#copied.has(JSON.stringify([step.table.schema, step.table.name])) &&
-        step.dependsOn.every((id) => !this.#planned.has(id) || this.#done.has(id)) &&
-        // Its referenced table is in only if some step of it has run: the key it references.
-        step.dependsOn.some((id) => this.#done.has(id)),
-    );
+    const due = this.#plan.rest.filter((step) => {
+      if (step.type !== 'FK CONSTRAINT' || this.#taken.has(step.id)) return false;
+      // Both its tables in (a partitioned one's rows are in its partitions: it waits for the rest), and the key it references built.
+      const { tables, partitioned } = this.#plan.tablesOf(step);
+      return (
+        !partitioned &&
+        tables.length > 0 &&
+        tables.every((t) => this.#copied.has(JSON.stringify([t.schema, t.name]))) &&
+        step.dependsOn.every((id) => !this.#planned.has(id) || this.#done.has(id))
+      );
+    });
     for (const step of due) this.#taken.add(step.id);
     return due;
   }

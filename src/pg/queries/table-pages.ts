@@ -66,6 +66,17 @@ export async function readColumnTypes(sql: Sql): Promise<Map<string, string>> {
   return new Map(rows.map((r) => [layoutKey(r.schema, r.name), r.types ?? '']));
 }
 
+/** The tables a foreign key references, keyed as {@link layoutKey} spells them. */
+export async function readReferencedTables(sql: Sql): Promise<Set<string>> {
+  const rows = await sql<{ schema: string; name: string }[]>`
+    select distinct n.nspname as schema, c.relname as name
+    from pg_catalog.pg_constraint k
+      join pg_catalog.pg_class c on c.oid = k.confrelid
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where k.contype = 'f'`;
+  return new Set(rows.map((r) => layoutKey(r.schema, r.name)));
+}
+
 export function layoutKey(schema: string, name: string): string {
   return JSON.stringify([schema, name]);
 }
