@@ -8,7 +8,7 @@
  */
 import { cancelledError } from '../util/cancellation.js';
 import { spawn, execFile } from 'node:child_process';
-import { access, constants, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, constants, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
@@ -68,13 +68,24 @@ async function candidateDirs(): Promise<string[]> {
   return dirs;
 }
 
+/**
+ * The tools in each directory, in the directories' order. A directory whose
+ * `pg_dump` is one already seen (`/bin` on a merged-/usr system, symbolic
+ * links to one wrapper) is not run again, and the rest run at once: each
+ * `pg_dump --version` is a process start, Debian's wrapper a Perl one
+ * (~50 ms), and they were most of the fixed cost of a small migration.
+ */
 async function probeAll(dirs: readonly string[]): Promise<PgTools[]> {
-  const found: PgTools[] = [];
+  const seen = new Set<string>();
+  const distinct: string[] = [];
   for (const dir of dirs) {
-    const tools = await probe(dir);
-    if (tools) found.push(tools);
+    const binary = await realpath(join(dir, 'pg_dump')).catch(() => null);
+    if (binary === null || seen.has(binary)) continue;
+    seen.add(binary);
+    distinct.push(dir);
   }
-  return found;
+  const probed = await Promise.all(distinct.map((dir) => probe(dir)));
+  return probed.filter((tools): tools is PgTools => tools !== undefined);
 }
 
 async function probe(binDir: string): Promise<PgTools | undefined> {
