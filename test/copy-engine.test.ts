@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyDatabase, type CopyRequest } from '../src/copy/copy-engine.js';
 import { copyIn, copyOut } from '../src/copy/copy-streams.js';
@@ -160,7 +161,7 @@ describe('the copy engine', () => {
   });
 
   it.each([
-    { path: "postgres.js's readable (as over TLS)", tap: false },
+    { path: "postgres.js's readable (a connection the library did not open)", tap: false },
     { path: 'rows taken off the socket', tap: true },
   ])('answers the next query on a session whose COPY TO ended under backpressure (postgres.js #917), $path', async ({ tap }) => {
     const dbname = `paused_${tap}`;
@@ -193,7 +194,7 @@ describe('the copy engine', () => {
   });
 
   it.each([
-    { path: "postgres.js's writable (as over TLS)", tap: false },
+    { path: "postgres.js's writable (a connection the library did not open)", tap: false },
     { path: 'rows written straight to the socket', tap: true },
   ])('settles a COPY FROM the server rejects after the last row with the server\'s error (postgres.js #1173), $path', async ({ tap }) => {
     const dbname = `settles_${tap}`;
@@ -439,5 +440,56 @@ describe('the copy engine splitting a large table', () => {
     expect(result.isOk(), JSON.stringify(result)).toBe(true);
     expect(copies).toBe(1);
     expect(await fingerprint(older.sql('ranges'))).toEqual(await fingerprint(source.sql('ranges')));
+  });
+});
+
+describe('the copy engine over TLS', () => {
+  let source: Cluster;
+  let target: Cluster;
+  const open: Connection[] = [];
+
+  beforeAll(async () => {
+    [source, target] = (await startClusters([{ major: 15, tls: 'required' }, { major: 15, tls: 'required' }])) as [Cluster, Cluster];
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(open.map((c) => c.sql.end({ timeout: 1 }).catch(() => undefined)));
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  async function connect(cluster: Cluster, side: 'source' | 'target', dbname: string): Promise<Connection> {
+    const config = normalizeConnection(cluster.uri(dbname, { sslmode: 'require' }), side)._unsafeUnwrap();
+    const connection = (await openConnection(config, side, dbname, new Redactor([cluster.password]), { max: 4 }))._unsafeUnwrap();
+    open.push(connection);
+    return connection;
+  }
+
+  it('takes the rows off the session\'s TLS socket, and moves large and small rows byte for byte', async () => {
+    const schema = 'create table mixed (id int primary key, payload text not null);';
+    await Promise.all([source.exec('create database secured'), target.exec('create database secured')]);
+    await Promise.all([
+      source.exec(`${schema} insert into mixed select g, case when g % 10 = 0 then repeat(md5(g::text), 3200) else md5(g::text) end from generate_series(1, 3000) g;`, 'secured'),
+      target.exec(schema, 'secured'),
+    ]);
+    const sourceConnection = await connect(source, 'source', 'secured');
+    const session = await sourceConnection.sql.reserve();
+    try {
+      await session`select 1`;
+      expect(tappableSocket(session)).toBeInstanceOf(TLSSocket);
+    } finally {
+      session.release();
+    }
+    const result = await within(30_000, 'copyDatabase()', copyDatabase({
+      dbname: 'secured',
+      source: sourceConnection,
+      target: await connect(target, 'target', 'secured'),
+      sourceConfig: normalizeConnection(source.uri('secured', { sslmode: 'require' }), 'source')._unsafeUnwrap(),
+      jobs: 2,
+      redactor: new Redactor([source.password, target.password]),
+      emit: () => undefined,
+    }));
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(result._unsafeUnwrap()).toMatchObject({ tables: 1, rows: 3000 });
+    expect(await fingerprint(target.sql('secured'))).toEqual(await fingerprint(source.sql('secured')));
   });
 });

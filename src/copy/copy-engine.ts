@@ -20,11 +20,11 @@
  *   at 2 jobs the Node process then spends 1.6-1.8 CPU seconds instead of
  *   1.9-2.0, most of what is left being postgres.js's parsing of each
  *   message, on a machine where both servers need every cycle.
- * - On a session in the clear, the rows are taken off the socket before
+ * - On the library's sessions, the rows are taken off the socket before
  *   postgres.js parses them, and written straight to the destination's
  *   socket (copy-tap.ts): on 5M rows of pgbench_accounts at 2 jobs, the Node
- *   process went from 1.5 to 0.7-0.8 CPU seconds. Over TLS the rows go
- *   through postgres.js's streams, gathered into chunks as above.
+ *   process went from 1.5 to 0.7-0.8 CPU seconds. TLS included: a session
+ *   starts TLS itself, so its socket is the library's to read.
  * - Binary COPY is the default where both sides are the same major version
  *   and every column's type travels safely that way (table-pages.ts): the
  *   destination parses it with less CPU. `psql` piped to `psql`, 5M rows:

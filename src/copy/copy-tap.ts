@@ -15,9 +15,9 @@
  * them as they are, since its input is a byte stream whatever the message
  * boundaries.
  *
- * Only a socket that carries the protocol in the clear can be read this way:
- * with TLS, postgres.js reads its own TLS socket, and the copy goes through
- * postgres.js's readable ({@link tappableSocket}).
+ * It reads the socket a session (pg/pool.ts) speaks the protocol on, a TLS
+ * one included: the session starts TLS itself for that. A connection the
+ * library did not open goes through postgres.js's streams (copy-streams.ts).
  *
  * @module
  */

@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { recordSocket } from './session-sockets.js';
 import postgres, { type Options, type ReservedSql, type Sql, type TransactionSql } from 'postgres';
 
@@ -83,15 +84,66 @@ function noDelaySocket(target: SocketTarget): Promise<Socket> {
   });
 }
 
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+/**
+ * TLS on `socket` exactly as postgres.js 3.4 would start it (its `secure()`):
+ * an SSLRequest; with the server's `N`, the plain socket under `prefer`, a
+ * handshake that fails otherwise; then `tls.connect` with the same options.
+ * Done here, the session's socket is one the copy can read rows from
+ * (copy/copy-tap.ts); postgres.js then speaks the protocol on it as on a
+ * plain one.
+ */
+async function startTls(socket: Socket, ssl: NonNullable<PoolOptions['ssl']>): Promise<Socket> {
+  const answer = await new Promise<number>((resolve, reject) => {
+    const onData = (bytes: Buffer): void => {
+      cleanup();
+      resolve(bytes[0] ?? 0);
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(connectionClosedError());
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData).off('error', onError).off('close', onClose);
+    };
+    socket.once('data', onData).once('error', onError).once('close', onClose);
+    socket.write(SSL_REQUEST);
+  });
+  if (answer !== 0x53 && ssl === 'prefer') return socket;
+  const host = (socket as Socket & { host?: string }).host ?? '';
+  const options: ConnectionOptions = { socket, servername: isIP(host) ? undefined : host };
+  if (ssl === 'require' || ssl === 'allow' || ssl === 'prefer') options.rejectUnauthorized = false;
+  else if (typeof ssl === 'object') Object.assign(options, ssl);
+  const secured = tlsConnect(options);
+  Object.assign(secured, { host, port: (socket as Socket & { port?: number }).port });
+  await new Promise<void>((resolve, reject) => {
+    secured.once('secureConnect', () => {
+      secured.off('error', reject);
+      resolve();
+    });
+    secured.once('error', reject);
+  });
+  return secured;
+}
+
 function openSession(options: PoolOptions): Session {
   let lost = false;
+  const ssl = options.ssl;
   const sql: Sql = postgres({
     ...options,
+    // The session's TLS is started by its socket factory, below.
+    ssl: false,
     // postgres.js takes a socket factory its typings do not declare.
     ...({
       socket: async (target: SocketTarget) => {
-        const socket = await noDelaySocket(target);
-        if (!options.ssl) recordSocket(sql, socket);
+        const plain = await noDelaySocket(target);
+        const socket = ssl ? await startTls(plain, ssl) : plain;
+        recordSocket(sql, socket);
         return socket;
       },
     } as unknown as PoolOptions),

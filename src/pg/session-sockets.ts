@@ -1,17 +1,16 @@
 /**
- * The socket each one-connection session (pool.ts) runs on, for the readers
- * that take a COPY's rows off the wire (copy/copy-tap.ts). Only sessions that
- * speak the protocol in the clear are recorded: with TLS, the socket carries
- * ciphertext and postgres.js reads a TLS socket of its own.
+ * The socket each one-connection session (pool.ts) speaks the protocol on,
+ * plain or TLS (the session starts TLS itself), for the readers that take a
+ * COPY's rows off the wire (copy/copy-tap.ts).
  *
  * @module
  */
 import type { Socket } from 'node:net';
 
-/** The sockets of sessions that speak the protocol in the clear, by session. */
+/** The sockets of sessions, by session. */
 const sockets = new WeakMap<object, Socket>();
 
-/** Records the socket a session's connection runs on; for a session without TLS. */
+/** Records the socket a session's protocol runs on. */
 export function recordSocket(session: object, socket: Socket): void {
   sockets.set(session, socket);
 }
