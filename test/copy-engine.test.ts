@@ -18,17 +18,20 @@ import { fingerprint, within } from './support/compare.js';
 const APP = 'datalakehouse-db-migrate';
 
 
+/** A pool on `dbname` of `cluster`, as the engine is given one; kept in `open` to be closed. */
+async function openSide(open: Connection[], cluster: Cluster, side: 'source' | 'target', dbname: string, sslmode?: string): Promise<Connection> {
+  const config = normalizeConnection(cluster.uri(dbname, sslmode ? { sslmode } : {}), side)._unsafeUnwrap();
+  const connection = (await openConnection(config, side, dbname, new Redactor([cluster.password]), { max: 4 }))._unsafeUnwrap();
+  open.push(connection);
+  return connection;
+}
+
 describe('the copy engine', () => {
   let source: Cluster;
   let target: Cluster;
   const open: Connection[] = [];
 
-  async function connect(cluster: Cluster, side: 'source' | 'target', dbname: string): Promise<Connection> {
-    const config = normalizeConnection(cluster.uri(dbname), side)._unsafeUnwrap();
-    const connection = (await openConnection(config, side, dbname, new Redactor([cluster.password]), { max: 4 }))._unsafeUnwrap();
-    open.push(connection);
-    return connection;
-  }
+  const connect = (cluster: Cluster, side: 'source' | 'target', dbname: string): Promise<Connection> => openSide(open, cluster, side, dbname);
 
   /** A database on both sides with the same tables, filled on the source by `fill`. */
   async function database(dbname: string, schema: string, fill: string, targetOnly = ''): Promise<void> {
@@ -397,12 +400,7 @@ describe('the copy engine splitting a large table', () => {
   async function copyInto(target: Cluster): Promise<{ result: Awaited<ReturnType<typeof copyDatabase>>; events: MigrationEvent[]; hooked: string[]; copies: number }> {
     await target.exec('create database ranges');
     await target.exec('create table wide (id int primary key, payload text not null);', 'ranges');
-    const connect = async (cluster: Cluster, side: 'source' | 'target'): Promise<Connection> => {
-      const config = normalizeConnection(cluster.uri('ranges'), side)._unsafeUnwrap();
-      const connection = (await openConnection(config, side, 'ranges', new Redactor([cluster.password]), { max: 4 }))._unsafeUnwrap();
-      open.push(connection);
-      return connection;
-    };
+    const connect = (cluster: Cluster, side: 'source' | 'target'): Promise<Connection> => openSide(open, cluster, side, 'ranges');
     const events: MigrationEvent[] = [];
     const hooked: string[] = [];
     const result = await within(30_000, 'copyDatabase()', copyDatabase({
@@ -457,12 +455,7 @@ describe('the copy engine over TLS', () => {
     await Promise.all([source?.stop(), target?.stop()]);
   });
 
-  async function connect(cluster: Cluster, side: 'source' | 'target', dbname: string): Promise<Connection> {
-    const config = normalizeConnection(cluster.uri(dbname, { sslmode: 'require' }), side)._unsafeUnwrap();
-    const connection = (await openConnection(config, side, dbname, new Redactor([cluster.password]), { max: 4 }))._unsafeUnwrap();
-    open.push(connection);
-    return connection;
-  }
+  const connect = (cluster: Cluster, side: 'source' | 'target', dbname: string): Promise<Connection> => openSide(open, cluster, side, dbname, 'require');
 
   it('takes the rows off the session\'s TLS socket, and moves large and small rows byte for byte', async () => {
     const schema = 'create table mixed (id int primary key, payload text not null);';
