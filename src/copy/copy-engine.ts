@@ -48,8 +48,9 @@
  * writers' samples in pg_stat_activity waited on `Lock:extend`, and the copy
  * took 2.69-2.76 s against 2.54-2.59 s in one stream (a TOASTed table: 2.2 s
  * against 1.9 s). PostgreSQL 16 extends a relation by many pages at once.
- * A table counts as copied only once all its pieces committed; on any failure every session is dropped at once, nothing
- * more is counted, and the caller starts the database over from empty.
+ * A table counts as copied only once all its pieces committed; on any
+ * failure every session is dropped at once, nothing more is counted, and the
+ * caller starts the database over from empty.
  *
  * @module
  */
@@ -183,7 +184,6 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
       first<{ v: string }[]>`select current_setting('server_version_num') as v`,
     ]).catch(from('source'));
     const sourceVersion = Number(version[0]?.v);
-    // Binary COPY's wire format of a type is only promised within one major version.
     const [targetVersionRow, targetTypes] = await Promise.all([
       request.target.sql<{ v: string }[]>`select current_setting('server_version_num') as v`,
       tuning.binary ? readColumnTypes(request.target.sql) : undefined,
