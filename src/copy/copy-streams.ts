@@ -1,6 +1,9 @@
 /**
  * COPY streams of postgres.js 3.4 on a session that outlives them, and the
- * pump that moves rows from one to the other.
+ * pump that moves rows from one to the other. On the library's own sessions
+ * the rows bypass postgres.js's streams (copy-tap.ts); its streams, and the
+ * workarounds below, serve a connection the library did not open, and every
+ * COPY's outcome is still heard here.
  *
  * postgres.js resolves a COPY query with its stream, and the statement's own
  * outcome (the server's `CommandComplete` tag, or its error) goes to the
