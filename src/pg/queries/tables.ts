@@ -9,7 +9,10 @@ export interface TableInfo {
   /** A primary key, a replica identity index, or REPLICA IDENTITY FULL. */
   readonly replicaIdentity: boolean;
   readonly unlogged: boolean;
-  /** On-disk size in bytes, for progress estimates. */
+  /**
+   * Bytes of its rows on disk (the heap and its TOAST table), for progress
+   * estimates and the order of the copy.
+   */
   readonly bytes: number;
   /** For a partition, the partitioned table at the top of its tree. */
   readonly root: { readonly schema: string; readonly name: string } | null;
@@ -44,14 +47,18 @@ export async function listTables(sql: Sql): Promise<TableInfo[]> {
             or (c.relreplident = 'i' and exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident))
             or (c.relreplident = 'd' and exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary))) as identity,
            c.relpersistence = 'u' as unlogged,
-           pg_table_size(c.oid)::text as bytes
+           size.bytes::text as bytes
     from pg_class c join pg_namespace n on n.oid = c.relnamespace left join roots on roots.child = c.oid
+      -- The heap and its TOAST table, main forks only: pg_table_size() also opens each table's free space
+      -- and visibility maps and its TOAST index. Listing 2,000 small tables took 45-50 ms with it, 26-34 ms without.
+      cross join lateral (select pg_relation_size(c.oid)
+                                 + case when c.reltoastrelid <> 0 then pg_relation_size(c.reltoastrelid) else 0 end as bytes) size
     where c.relkind = 'r'
       and n.nspname not in ('pg_catalog', 'information_schema')
       and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'
       and not exists (select 1 from pg_depend d
                       where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-    order by pg_table_size(c.oid) desc, n.nspname, c.relname`;
+    order by size.bytes desc, n.nspname, c.relname`;
   return rows.map((r) => ({
     schema: r.schema,
     name: r.name,
