@@ -1,8 +1,8 @@
 /**
  * The bench's knobs, from the command line or the environment:
  * `--scale 0.1` (or `BENCH_SCALE`), `--only big,many`, `--tools ...`,
- * `--jobs 2`, `--live-seconds 10`, `--live-rate 0`, `--sync-timeout 1800`,
- * `--out file`.
+ * `--jobs 2`, `--rounds 1`, `--live-seconds 10`, `--live-rate 0`,
+ * `--sync-timeout 1800`, `--out file`.
  */
 import { parseArgs } from 'node:util';
 
@@ -19,6 +19,13 @@ export interface BenchOptions {
   readonly tools: readonly ToolName[];
   /** N of `pg_dump -jN`, `pg_restore -jN`, pgcopydb's jobs and the library's `jobs`. */
   readonly jobs: number;
+  /**
+   * How many times every tool runs on each workload, in interleaved rounds
+   * (each tool once, then each again); a tool's best complete run is
+   * reported. On this 2-core virtual machine one tool's time varies by
+   * 10-20% between runs, more than some targets' margins.
+   */
+  readonly rounds: number;
   /** How long the writers keep going after replication reached `syncing` on "live". */
   readonly liveSeconds: number;
   /** pgbench's `--rate` on "live" (transactions per second); 0 = as fast as it can. */
@@ -29,8 +36,8 @@ export interface BenchOptions {
 }
 
 const USAGE = `Usage: npm run bench -- [--scale F] [--only big,many,tiny,wide,live] [--tools ${TOOL_NAMES.join(',')}]
-                         [--jobs N] [--live-seconds S] [--live-rate TPS] [--sync-timeout S] [--out FILE]
-Environment: BENCH_SCALE, BENCH_ONLY, BENCH_TOOLS, BENCH_JOBS (flags win).`;
+                         [--jobs N] [--rounds N] [--live-seconds S] [--live-rate TPS] [--sync-timeout S] [--out FILE]
+Environment: BENCH_SCALE, BENCH_ONLY, BENCH_TOOLS, BENCH_JOBS, BENCH_ROUNDS (flags win).`;
 
 function list<T extends string>(raw: string | undefined, allowed: readonly T[], what: string): readonly T[] {
   if (raw === undefined || raw.trim() === '') return allowed;
@@ -56,6 +63,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       only: { type: 'string' },
       tools: { type: 'string' },
       jobs: { type: 'string' },
+      rounds: { type: 'string' },
       'live-seconds': { type: 'string' },
       'live-rate': { type: 'string' },
       'sync-timeout': { type: 'string' },
@@ -71,6 +79,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     workloads: list(values.only ?? env['BENCH_ONLY'], WORKLOAD_NAMES, 'workload'),
     tools: list(values.tools ?? env['BENCH_TOOLS'], TOOL_NAMES, 'tool'),
     jobs: Math.max(1, Math.round(jobs)),
+    rounds: Math.max(1, Math.round(positive(values.rounds ?? env['BENCH_ROUNDS'], 1, '--rounds'))),
     liveSeconds: positive(values['live-seconds'], 10, '--live-seconds', true),
     liveRate: positive(values['live-rate'], 0, '--live-rate', true),
     syncTimeoutSeconds: positive(values['sync-timeout'], 1800, '--sync-timeout'),

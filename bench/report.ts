@@ -133,6 +133,22 @@ function downsample(values: readonly (number | null)[], width: number): (number 
   return out;
 }
 
+/** Every round's seconds of each tool, when there was more than one: how far one tool's runs differ. */
+function roundsTable(workloads: readonly WorkloadResult[], rounds: number): string[] {
+  if (rounds < 2) return [];
+  const seconds = (run: RunResult | undefined): string =>
+    run?.roundSeconds ? run.roundSeconds.map((s) => (s === null ? '–' : s.toFixed(1))).join(' / ') : cell(run);
+  return [
+    '',
+    `Each round's seconds, in the order they ran:`,
+    '',
+    table(
+      ['workload', ...COLUMNS.map((c) => c.head)],
+      workloads.map((w) => [w.name, ...COLUMNS.map((c) => seconds(w.runs.find((r) => r.tool === c.tool)))]),
+    ),
+  ];
+}
+
 function x(value: number | null): string {
   return value === null ? '–' : `${value.toFixed(2)}x`;
 }
@@ -148,12 +164,13 @@ export function formatReport(report: BenchReport): string {
     `Bench: scale ${options.scale}, jobs ${options.jobs}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, load at start ${machine.loadAtStart.join(' ')}`,
     `${machine.postgres}; ${machine.pgcopydb ?? 'pgcopydb not installed'}; node ${machine.node}; wall time ${report.wallSeconds.toFixed(0)} s, load at end ${report.loadAtEnd.join(' ')}`,
     '',
-    'Seconds to a complete destination (replication: to syncing / every table ready):',
+    `Seconds to a complete destination (replication: to syncing / every table ready)${options.rounds > 1 ? `, each tool's best of ${options.rounds} rounds` : ''}:`,
     '',
     table(
       ['workload', 'size', ...COLUMNS.map((c) => c.head)],
       workloads.map((w) => [w.name, mib(w.sourceBytes), ...COLUMNS.map((c) => cell(w.runs.find((r) => r.tool === c.tool)))]),
     ),
+    ...roundsTable(workloads, options.rounds),
     '',
     'Ratios (> 1: we are faster), from the same run:',
     '',
