@@ -43,6 +43,13 @@ export interface DatabaseStatus {
   readonly lag?: ReplicationLag;
   /** For a replicated database, the rights it publishes and subscribes by (see the preflight report). */
   readonly rights?: ReplicationPaths | null;
+  /**
+   * For a replicated database, the name of its publication and replication
+   * slot on the source and its subscription on the destination. It is this
+   * migration's own: another destination taking the same source database has
+   * objects of another name.
+   */
+  readonly replicationName?: string;
   /** Why replication was not used, when the method fell back to pg_dump. */
   readonly fallbackReasons: readonly string[];
   readonly startedAt: string | null;

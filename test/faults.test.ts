@@ -198,7 +198,7 @@ describe('faults while data moves', () => {
     const m = migrator('steady', 'replication');
     const refused = await within(BOUND_MS, 'stop() with the source down', m.stop({ timeoutMs: 2000 }));
     expect(refused.isErr() && refused.error.kind).toBe('connection');
-    const subscriptions = await target.sql()`select 1 from pg_subscription where subname = 'dlh_mig_steady'`;
+    const subscriptions = await target.sql()`select 1 from pg_subscription where subname like 'dlh\\_mig\\_steady\\_%'`;
     expect(subscriptions).toHaveLength(1);
 
     await source.startServer();

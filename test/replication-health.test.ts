@@ -93,6 +93,7 @@ describe('replication health from PostgreSQL 15 to 17', () => {
     return {
       dbname: db,
       sourceDbname: db,
+      replicationName: replicationName(db),
       tables: null,
       source: { sql: source.sql(db), side: 'source', database: db },
       target: { sql: target.sql(db), side: 'target', database: db },

@@ -98,7 +98,7 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
   async function objects(dbname: string): Promise<{ publications: unknown[]; slots: unknown[]; subscriptions: unknown[] }> {
     const publications = [...(await source.sql(dbname)`select pubname from pg_publication`)];
     const slots = [...(await source.sql()`select slot_name from pg_replication_slots where database = ${dbname}`)];
-    const subscriptions = [...(await target.sql()`select subname from pg_subscription where subname = ${replicationName(dbname)}`)];
+    const subscriptions = [...(await target.sql()`select subname from pg_subscription where starts_with(subname, ${replicationName(dbname)})`)];
     return { publications, slots, subscriptions };
   }
 
@@ -238,7 +238,10 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       await untilCopying(dbname);
-      expect((await objects(dbname)).slots).toEqual([{ slot_name: replicationName(dbname) }]);
+      // The run recorded its objects' name before creating any: what it leaves, the record points at.
+      const [recorded] = await target.sql()<{ name: string }[]>`select replication_name as name from datalakehouse_migrate.database_state where dbname = ${dbname}`;
+      expect(recorded?.name).toMatch(new RegExp(`^${replicationName(dbname)}_[0-9a-f]+$`));
+      expect((await objects(dbname)).slots).toEqual([{ slot_name: recorded?.name }]);
     } finally {
       child.kill('SIGKILL');
       await exited;

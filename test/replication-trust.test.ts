@@ -47,7 +47,7 @@ describe('replication that is trusted only while it holds', () => {
     const stopped = await observer.stop();
     await observer.close();
     expect(stopped.isErr() && stopped.error.kind).toBe('unsafe-stop');
-    const subscriptions = await target.sql()`select subname from pg_subscription where subname = 'dlh_mig_conflicted'`;
+    const subscriptions = await target.sql()`select subname from pg_subscription where subname like 'dlh\\_mig\\_conflicted\\_%'`;
     expect(subscriptions).toHaveLength(1);
   });
 
@@ -78,7 +78,7 @@ describe('replication that is trusted only while it holds', () => {
       const m = migrator(['forced']);
       const refused = await m.stop({ timeoutMs: 1500 });
       expect(refused.isErr() && refused.error).toMatchObject({ kind: 'unsafe-stop', message: expect.stringContaining('did not catch up') });
-      const subscriptions = await target.sql()`select subname from pg_subscription where subname = 'dlh_mig_forced'`;
+      const subscriptions = await target.sql()`select subname from pg_subscription where subname like 'dlh\\_mig\\_forced\\_%'`;
       expect(subscriptions).toHaveLength(1);
 
       const forced = await m.stop({ timeoutMs: 1500, force: true });
@@ -90,7 +90,7 @@ describe('replication that is trusted only while it holds', () => {
       await blocker`rollback`;
       blocker.release();
     }
-    const slots = await source.sql()`select slot_name from pg_replication_slots where slot_name = 'dlh_mig_forced'`;
+    const slots = await source.sql()`select slot_name from pg_replication_slots where slot_name like 'dlh\\_mig\\_forced\\_%'`;
     expect(slots).toEqual([]);
   });
 

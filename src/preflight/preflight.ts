@@ -31,7 +31,7 @@ import { decisionFor } from './decision.js';
 import { pathsOf } from './rights.js';
 import { STATE_SCHEMA, type DatabaseRecord } from '../state/state-store.js';
 import type { DatabaseMethod } from '../status.js';
-import { OBJECT_PREFIX, replicationName } from '../strategies/replication/names.js';
+import { OBJECT_PREFIX } from '../strategies/replication/names.js';
 import { distinctClusters } from './checks/distinct-clusters.js';
 import { extensions } from './checks/extensions.js';
 import { pgDump } from './checks/pg-dump.js';
@@ -154,7 +154,8 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
       return;
     }
     const targetName = targetNameOf(options, info.name);
-    const targetFacts = await inspectTarget(input, targetName);
+    const previous = input.previous.find((p) => p.dbname === targetName);
+    const targetFacts = await inspectTarget(input, targetName, previous?.replicationName ?? null);
     if (targetFacts.isErr()) {
       failure ??= targetFacts.error;
       return;
@@ -165,7 +166,7 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
       ...sourceFacts.value,
       target: targetFacts.value.database,
       targetRights: targetFacts.value.rights,
-      previous: input.previous.find((p) => p.dbname === targetName),
+      previous,
     };
   });
   return ResultAsync.fromSafePromise(work).andThen(() =>
@@ -173,8 +174,12 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
   );
 }
 
-/** The destination database of that name: its identity, what it holds, and whether our subscription is in it. */
-function inspectTarget(input: PreflightInput, dbname: string): ResultAsync<{ database: TargetDatabase; rights: DatabaseRights | null }, MigrationError> {
+/**
+ * The destination database of that name: its identity, what it holds, and
+ * whether our subscription is in it — the one its record names (`replication`),
+ * none when no run recorded it.
+ */
+function inspectTarget(input: PreflightInput, dbname: string, replication: string | null): ResultAsync<{ database: TargetDatabase; rights: DatabaseRights | null }, MigrationError> {
   const { options, redactor, target } = input;
   return query(target, redactor, 'preflight', 'Looking for the database', async (sql) => {
     const [row] = await sql<{ oid: number }[]>`select oid::bigint::float8 as oid from pg_database where datname = ${dbname}`;
@@ -187,7 +192,7 @@ function inspectTarget(input: PreflightInput, dbname: string): ResultAsync<{ dat
           exists: true,
           oid,
           occupants: await userObjects(sql, STATE_SCHEMA),
-          subscriptionExists: (await findSubscription(sql, replicationName(dbname))) !== undefined,
+          subscriptionExists: replication !== null && (await findSubscription(sql, replication)) !== undefined,
         },
         rights: await databaseRights(sql),
       })).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),

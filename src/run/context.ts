@@ -15,7 +15,8 @@ import { cancelledError } from '../util/cancellation.js';
 import { tableFilterFor } from '../selection/table-filter.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
-import type { DatabaseMethod } from '../status.js';
+import type { DatabaseMethod, DatabaseStatus } from '../status.js';
+import { replicationName } from '../strategies/replication/names.js';
 import type { DatabaseJob, MigrationStrategy } from '../strategies/strategy.js';
 import type { Budget } from '../util/budget.js';
 import type { ClusterConnections } from './cluster-connections.js';
@@ -34,21 +35,29 @@ export interface RunContext {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** A database's name on each side: they differ when it is copied under another name. */
+/** A database's names: on each side (they differ when it is copied under another name), and its replication objects'. */
 export interface DatabaseNames {
   readonly source: string;
   readonly target: string;
+  /** Its publication, slot and subscription, as its record keeps it (see `DatabaseJob.replicationName`). */
+  readonly replication: string;
+}
+
+/** The names of a database a run recorded, as its status tells them. */
+export function namesOf(db: DatabaseStatus): DatabaseNames {
+  // The status of every recorded replication names its objects (a record an older version wrote by the derived name): the fallback only completes the type.
+  return { source: db.source ?? db.dbname, target: db.dbname, replication: db.replicationName ?? replicationName(db.dbname) };
 }
 
 /** Opens the source and destination pools of one database for `use`, and always closes them. */
 export function withJob<T>(
   context: Pick<RunContext, 'options' | 'redactor' | 'emit' | 'budget' | 'signal'>,
-  names: DatabaseNames | string,
+  names: DatabaseNames,
   use: (job: DatabaseJob) => ResultAsync<T, MigrationError>,
   open: { readonly sourceReadWrite?: boolean } = {},
 ): ResultAsync<T, MigrationError> {
   const { options, redactor, emit, budget, signal } = context;
-  const { source: sourceDbname, target: dbname } = typeof names === 'string' ? { source: names, target: names } : names;
+  const { source: sourceDbname, target: dbname, replication } = names;
   return openConnection(options.source, 'source', sourceDbname, redactor, { max: options.jobs + 2, readWrite: open.sourceReadWrite === true }).andThen((source) =>
     openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
       .orTee(() => closeConnection(source))
@@ -56,6 +65,7 @@ export function withJob<T>(
         const job: DatabaseJob = {
           dbname,
           sourceDbname,
+          replicationName: replication,
           tables: tableFilterFor(options, sourceDbname),
           source,
           target,

@@ -21,7 +21,7 @@ import { recordState } from '../state/state-store.js';
 import type { DatabaseStatus } from '../status.js';
 import type { DatabaseJob } from '../strategies/strategy.js';
 import { verifyDatabase } from '../verify/database-verify.js';
-import { withJob, type RunContext } from './context.js';
+import { namesOf, withJob, type RunContext } from './context.js';
 import { readStatus } from './read-status.js';
 import { makeReadOnly } from './source-read-only.js';
 
@@ -52,7 +52,7 @@ export function runCutover(context: RunContext, target: Connection, request: Cut
     }
     for (const db of status.databases.filter((d) => d.method === 'replication' && d.status === 'syncing')) {
       if (context.signal?.aborted) return err(cancelledError('cutover()'));
-      yield* withJob(context, { source: db.source ?? db.dbname, target: db.dbname }, (job) => cutoverDatabase(context, target, job, db, request), { sourceReadWrite: true });
+      yield* withJob(context, namesOf(db), (job) => cutoverDatabase(context, target, job, db, request), { sourceReadWrite: true });
     }
     return ok(undefined);
   });

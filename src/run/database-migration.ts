@@ -17,6 +17,7 @@ import type { DatabaseInfo } from '../pg/queries/databases.js';
 import { dropOwnDatabase } from '../schema/database.js';
 import { withDatabaseSchema, type SchemaSync } from '../schema/schema-sync.js';
 import { sameSource, type Decision } from '../state/decide.js';
+import { uniqueReplicationName } from '../strategies/replication/names.js';
 import { recordRefusal, recordStart, recordState, type DatabaseRecord, type SourceIdentity, type StateChange } from '../state/state-store.js';
 import type { DatabaseMethod, DatabaseState } from '../status.js';
 import type { DatabaseJob, MigrationStrategy, Reached } from '../strategies/strategy.js';
@@ -72,7 +73,7 @@ export async function refuseDatabase(
 export async function migrateDatabase(context: DatabaseMigrationContext, work: DatabaseWork): Promise<DatabaseOutcome> {
   const { emit, targetCluster, redactor } = context;
   const dbname = work.target;
-  const names = { source: work.info.name, target: work.target };
+  const names = { source: work.info.name, target: work.target, replication: replicationNameFor(work) };
   const started = Date.now();
   const record = (change: StateChange): ResultAsync<void, MigrationError> =>
     query(targetCluster, redactor, 'internal', 'Recording the state', async (sql) => {
@@ -99,6 +100,7 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
               source: work.source,
               targetOid,
               createdDatabase: work.decision.action !== 'fill',
+              replicationName: names.replication,
             }),
           ),
         )
@@ -112,7 +114,7 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
     emit({ type: 'database:done', dbname, method: work.method, status: state, error: null, durationMs: Date.now() - started });
     return { dbname, status: state };
   }
-  if (context.signal?.aborted) await discardCancelled(context, work, created);
+  if (context.signal?.aborted) await discardCancelled(context, work, names.replication, created);
   const error = describeError(outcome.error);
   await query(targetCluster, redactor, 'internal', 'Recording the failure', async (sql) => {
     // A database that failed before its start was recorded (creating it, say) is failed all the same, not pending.
@@ -122,6 +124,22 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
   });
   emit({ type: 'database:done', dbname, method: work.method, status: 'failed', error, durationMs: Date.now() - started });
   return { dbname, status: 'failed', error: outcome.error };
+}
+
+/**
+ * The name this attempt's replication objects go by. A resumed replication
+ * keeps its own. A new attempt keeps the name its record holds, so what an
+ * earlier attempt of it left is found and removed under that name; a
+ * database never migrated here, or whose record an older version wrote
+ * (whose leftovers are removed by the derived name first) or names another
+ * source, gets a new one: unique, so no two destinations of one source
+ * database share a slot or publication.
+ */
+function replicationNameFor(work: DatabaseWork): string {
+  const previous = work.previous;
+  if (previous && work.decision.action === 'resume') return previous.replicationName;
+  if (previous?.replicationNameRecorded && sameSource(previous.source, work.source) !== false) return previous.replicationName;
+  return uniqueReplicationName(work.target);
 }
 
 /**
@@ -171,12 +189,12 @@ function prepareDestination(context: DatabaseMigrationContext, work: DatabaseWor
  * fresh attempt, on both clusters, and the destination database it created.
  * A resumed replication was working before this call and is left as it is.
  */
-async function discardCancelled(context: DatabaseMigrationContext, work: DatabaseWork, created: number | undefined): Promise<void> {
+async function discardCancelled(context: DatabaseMigrationContext, work: DatabaseWork, replication: string, created: number | undefined): Promise<void> {
   if (work.decision.action === 'resume') return;
   const settled = { ...context, signal: undefined };
   const dbname = work.target;
   if (work.method === 'replication') {
-    await withJob(settled, { source: work.info.name, target: dbname }, (job) => context.strategies.replication.stop(job));
+    await withJob(settled, { source: work.info.name, target: dbname, replication }, (job) => context.strategies.replication.stop(job));
   }
   if (created !== undefined) {
     await query(context.targetCluster, context.redactor, 'schema', `Dropping the unfinished "${dbname}"`, (sql) => dropOwnDatabase(sql, dbname, created as number));
@@ -187,6 +205,8 @@ async function discardCancelled(context: DatabaseMigrationContext, work: Databas
  * Removes what an earlier replication attempt of this source database left:
  * its subscription (which would block dropping the database) and its slot and
  * publication on the source, which would otherwise hold WAL there forever.
+ * They are found by the name its record keeps, so another destination's
+ * replication of the same source database is never touched.
  */
 function discardEarlierReplication(
   context: DatabaseMigrationContext,
@@ -196,7 +216,8 @@ function discardEarlierReplication(
   const previous = work.previous;
   if (!previous || previous.method !== 'replication' || sameSource(previous.source, work.source) === false) return okAsync(undefined);
   const replication = context.strategies.replication;
-  return job ? replication.stop(job) : withJob(context, { source: work.info.name, target: work.target }, (earlier) => replication.stop(earlier));
+  const earlier = { source: work.info.name, target: work.target, replication: previous.replicationName };
+  return job ? replication.stop({ ...job, replicationName: earlier.replication }) : withJob(context, earlier, (on) => replication.stop(on));
 }
 
 function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strategy: MigrationStrategy): ResultAsync<Reached, MigrationError> {

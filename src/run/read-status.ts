@@ -78,7 +78,7 @@ async function inspectAll(
 
 /** A syncing database's strategy looks at it: `syncing` only while nothing is wrong. */
 async function inspect(context: RunContext, record: DatabaseRecord, observed: DatabaseStatus): Promise<DatabaseStatus> {
-  const inspection = await withJob(context, { source: record.sourceDbname, target: record.dbname }, (job) =>
+  const inspection = await withJob(context, { source: record.sourceDbname, target: record.dbname, replication: record.replicationName }, (job) =>
     context.strategies[record.method].inspect(job, record.applyErrorsBaseline),
   );
   if (inspection.isErr()) return { ...observed, status: 'failed', error: describeError(inspection.error), errorKind: inspection.error.kind };

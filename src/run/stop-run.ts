@@ -16,7 +16,7 @@ import { query, type Connection } from '../pg/connect.js';
 import { isSettled } from '../state/lifecycle.js';
 import { recordState, type StateChange } from '../state/state-store.js';
 import type { DatabaseStatus, MigrationStatus } from '../status.js';
-import { withJob, type RunContext } from './context.js';
+import { namesOf, withJob, type RunContext } from './context.js';
 import { readStatus } from './read-status.js';
 
 export interface StopRequest {
@@ -52,7 +52,7 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
 
     const behind = new Map<string, string>();
     for (const db of replicated.filter((d) => d.status === 'syncing')) {
-      const caught = yield* withJob(context, { source: db.source ?? db.dbname, target: db.dbname }, (job) => context.strategies.replication.catchUp(job, request.timeoutMs));
+      const caught = yield* withJob(context, namesOf(db), (job) => context.strategies.replication.catchUp(job, request.timeoutMs));
       if (!caught.caughtUp) behind.set(db.dbname, caught.behind ?? 'behind');
     }
     // Cancelled while waiting: nothing is dropped.
@@ -73,7 +73,7 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
     const failures: MigrationError[] = [];
     for (const db of replicated) {
       if (context.signal?.aborted) return err(cancelledError('stop()'));
-      const stopped = await withJob(context, { source: db.source ?? db.dbname, target: db.dbname }, (job) => context.strategies.replication.stop(job))
+      const stopped = await withJob(context, namesOf(db), (job) => context.strategies.replication.stop(job))
         // A database never created on the destination holds no subscription; its source side was cleaned when it failed.
         .orElse((error) => (error.kind === 'database-missing' && error.side === 'target' ? ok(undefined) : err(error)));
       if (stopped.isErr()) {

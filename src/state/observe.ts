@@ -30,7 +30,7 @@ export function observe(record: DatabaseRecord, seen: Observation): DatabaseStat
     errorKind: record.errorKind,
     fallbackReasons: record.fallbackReasons,
     ...(record.sourceDbname !== record.dbname ? { source: record.sourceDbname } : {}),
-    ...(record.method === 'replication' ? { rights: record.rights } : {}),
+    ...(record.method === 'replication' ? { rights: record.rights, replicationName: record.replicationName } : {}),
     startedAt: record.startedAt,
     updatedAt: record.updatedAt,
   };

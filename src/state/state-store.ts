@@ -11,6 +11,7 @@
  * @module
  */
 import type { ReplicationPaths } from '../strategies/replication/rights/paths.js';
+import { replicationName, uniqueReplicationName } from '../strategies/replication/names.js';
 import type { JSONValue, Sql } from 'postgres';
 import type { MigrationErrorKind } from '../errors.js';
 import type { DatabaseMethod } from '../status.js';
@@ -47,6 +48,14 @@ export interface DatabaseRecord {
   readonly applyErrorsBaseline: number;
   /** The rights a replicated database publishes and subscribes by, once it reached `syncing`. */
   readonly rights: ReplicationPaths | null;
+  /**
+   * The name of its publication and slot on the source and its subscription
+   * on the destination: the one recorded with it, or, for a record an older
+   * version wrote, the name that version derived from the database's name.
+   */
+  readonly replicationName: string;
+  /** False for a record an older version wrote, whose objects go by the name derived from the database's name. */
+  readonly replicationNameRecorded: boolean;
   readonly startedAt: string | null;
   readonly updatedAt: string | null;
 }
@@ -74,7 +83,8 @@ export async function ensureStateTable(sql: Sql): Promise<void> {
       add column if not exists target_database_oid bigint,
       add column if not exists apply_errors_baseline bigint not null default 0,
       add column if not exists replication_rights jsonb,
-      add column if not exists source_dbname text`).simple();
+      add column if not exists source_dbname text,
+      add column if not exists replication_name text`).simple();
 }
 
 interface Row {
@@ -91,6 +101,7 @@ interface Row {
   apply_errors_baseline: string | null;
   replication_rights?: ReplicationPaths | null;
   source_dbname?: string | null;
+  replication_name?: string | null;
   started_at: Date;
   updated_at: Date;
 }
@@ -118,6 +129,8 @@ export async function readStates(sql: Sql): Promise<DatabaseRecord[]> {
     createdDatabase: r.created_database && r.target_database_oid !== null && r.target_database_oid !== undefined,
     applyErrorsBaseline: Number(r.apply_errors_baseline ?? 0),
     rights: r.replication_rights ?? null,
+    replicationName: r.replication_name ?? replicationName(r.dbname),
+    replicationNameRecorded: typeof r.replication_name === 'string',
     startedAt: new Date(r.started_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
   }));
@@ -133,6 +146,8 @@ export interface StartRecord {
   readonly source: SourceIdentity;
   readonly targetOid: number;
   readonly createdDatabase: boolean;
+  /** The name its replication objects get: recorded before any of them exists, so a record always points at what it left. */
+  readonly replicationName: string;
 }
 
 /** Records that a database's migration starts afresh, bound to the source and destination it moves between. */
@@ -141,15 +156,16 @@ export async function recordStart(sql: Sql, start: StartRecord): Promise<void> {
   const rows = await sql`
     insert into ${sql(STATE_SCHEMA)}.database_state as s
       (dbname, method, status, error, error_kind, fallback_reasons, created_database,
-       source_system_id, source_database_oid, target_database_oid, apply_errors_baseline, source_dbname)
+       source_system_id, source_database_oid, target_database_oid, apply_errors_baseline, source_dbname, replication_name)
     values (${start.dbname}, ${start.method}, 'running', null, null, ${sql.array([...start.fallbackReasons])},
-            ${start.createdDatabase}, ${start.source.systemId}, ${start.source.databaseOid}, ${start.targetOid}, 0, ${start.sourceDbname})
+            ${start.createdDatabase}, ${start.source.systemId}, ${start.source.databaseOid}, ${start.targetOid}, 0, ${start.sourceDbname},
+            ${start.replicationName})
     on conflict (dbname) do update set
       method = excluded.method, status = 'running', error = null, error_kind = null,
       fallback_reasons = excluded.fallback_reasons, created_database = excluded.created_database,
       source_system_id = excluded.source_system_id, source_database_oid = excluded.source_database_oid,
       target_database_oid = excluded.target_database_oid, apply_errors_baseline = 0, source_dbname = excluded.source_dbname,
-      started_at = now(), updated_at = now()
+      replication_name = excluded.replication_name, started_at = now(), updated_at = now()
     where s.status = any(${sql.array(from)}::text[])
     returning 1`;
   if (rows.length === 0) throw new Error(`The state of "${start.dbname}" may not start over from where it is`);
@@ -185,7 +201,9 @@ export async function recordState(sql: Sql, dbname: string, change: StateChange)
 /**
  * Records a database that could not start (its destination is not empty, say).
  * A record that is `done` or `syncing` is left as it is: what it claims is
- * judged when status is read, and a refusal must not erase it.
+ * judged when status is read, and a refusal must not erase it. A new record
+ * gets a replication name of its own like any other, so only records an
+ * older version wrote ever go by the name derived from the database's.
  */
 export async function recordRefusal(
   sql: Sql,
@@ -195,8 +213,8 @@ export async function recordRefusal(
   errorKind: MigrationErrorKind,
 ): Promise<void> {
   await sql`
-    insert into ${sql(STATE_SCHEMA)}.database_state as s (dbname, method, status, error, error_kind)
-    values (${dbname}, ${method}, 'failed', ${error}, ${errorKind})
+    insert into ${sql(STATE_SCHEMA)}.database_state as s (dbname, method, status, error, error_kind, replication_name)
+    values (${dbname}, ${method}, 'failed', ${error}, ${errorKind}, ${uniqueReplicationName(dbname)})
     on conflict (dbname) do update set
       status = 'failed', error = excluded.error, error_kind = excluded.error_kind, updated_at = now()
     where s.status in ('failed', 'running')`;

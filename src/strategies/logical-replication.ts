@@ -21,13 +21,12 @@ import { errAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { connectionLost, isConnectionLoss, sideByAddress, sideOf, toCause } from '../pg/connect.js';
-import { findSlots, findSubscription, publicationExists } from '../pg/queries/replication.js';
+import { findSlots, findSubscription, publicationExists, syncSlotPattern } from '../pg/queries/replication.js';
 import { subscriptionErrors } from '../pg/queries/subscription-errors.js';
 import { syncSequences } from '../copy/copy-engine.js';
 import { refreshMaterializedViews } from '../copy/materialized-views.js';
 import { syncLargeObjects } from '../copy/large-object-copy.js';
 import { subscriptionConninfo } from './replication/conninfo.js';
-import { replicationName } from './replication/names.js';
 import { detectPaths } from './replication/rights/detect.js';
 import { rightsFor, type ReplicationRights } from './replication/rights/replication-rights.js';
 import { EXTRAS_EXTENSION } from '../pg/queries/publishing-rights.js';
@@ -48,7 +47,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   readonly method = 'replication' as const;
 
   migrate(job: DatabaseJob, start: MigrationStart): ResultAsync<Reached, MigrationError> {
-    const name = replicationName(job.dbname);
+    const name = job.replicationName;
     if (start.kind === 'resume') {
       // Only a subscription whose tables the server copied itself needs its rows counted; ours checked them before it existed.
       return this.#rightsOf(job, { install: false }).andThen((rights) =>
@@ -72,7 +71,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   inspect(job: DatabaseJob, applyErrorsBaseline: number): ResultAsync<Inspection, MigrationError> {
     return this.#step(job, 'Checking the replication', async () => {
-      const health = await checkReplicationHealth(job.source.sql, job.target.sql, replicationName(job.dbname), {
+      const health = await checkReplicationHealth(job.source.sql, job.target.sql, job.replicationName, {
         baselineErrors: applyErrorsBaseline,
         maxLagBytes: job.maxLagBytes,
         probeMs: HEALTH_PROBE_MS,
@@ -86,7 +85,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     return this.#step(job, 'Waiting for the destination to catch up', async () => {
       const { dbname } = job;
       job.emit({ type: 'catch-up', dbname, phase: 'waiting', sourceLsn: null, appliedLsn: null, waitedMs: 0 });
-      const wait = await waitForCatchUp(job.source.sql, job.target.sql, replicationName(dbname), {
+      const wait = await waitForCatchUp(job.source.sql, job.target.sql, job.replicationName, {
         timeoutMs,
         pollMs: Math.min(job.pollIntervalMs, 200),
         signal: job.signal,
@@ -98,9 +97,11 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
   }
 
   stop(job: DatabaseJob): ResultAsync<void, MigrationError> {
-    const name = replicationName(job.dbname);
+    const name = job.replicationName;
     return this.#rightsOf(job, { install: false }).andThen((rights) => this.#step(job, 'Stopping replication', async () => {
       const subscription = await findSubscription(job.target.sql, name);
+      // Slots of table copies the server made itself (a refresh with copy_data, or a subscription an older version made); one we cannot tell from another destination's is left be.
+      const syncSlots = subscription ? await syncSlotPattern(job.target.sql, subscription.oid) : null;
       if (subscription) {
         // PostgreSQL replicates neither sequences nor materialized views: bring them level before the destination takes writes.
         await syncSequences(job);
@@ -109,7 +110,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         await refreshMaterializedViews(job.source.sql, job.target.sql);
         await rights.dropSubscription(job.target.sql, name);
       }
-      await this.#dropSlots(job, rights, name, subscription ? `pg_${subscription.oid}_sync_` : null);
+      await this.#dropSlots(job, rights, name, syncSlots);
       await rights.dropPublication(job.source.sql, name);
       job.emit({ type: 'replication:state', dbname: job.dbname, state: 'stopped', tablesReady: 0, tablesTotal: 0 });
     }));
@@ -204,13 +205,18 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     });
   }
 
-  /** Drops our slot (and the subscription's table-sync slots), waiting for their walsenders to go. */
-  async #dropSlots(job: DatabaseJob, rights: ReplicationRights, name: string, syncPrefix: string | null): Promise<void> {
+  /**
+   * Drops our slot (and the subscription's table-sync slots, matched by
+   * `syncSlots`), waiting for their walsenders to go. The name is this
+   * migration's own, never another destination's: a walsender still holding
+   * it serves a subscription of ours that is gone.
+   */
+  async #dropSlots(job: DatabaseJob, rights: ReplicationRights, name: string, syncSlots: string | null): Promise<void> {
     const patience = Date.now() + 30_000;
     const deadline = patience + 30_000;
     const pause = backoff(200);
     for (;;) {
-      const slots = await findSlots(job.source.sql, [name], syncPrefix);
+      const slots = await findSlots(job.source.sql, [name], syncSlots);
       if (slots.length === 0) return;
       for (const slot of slots.filter((s) => !s.active)) await rights.dropSlot(job.source.sql, slot.name);
       if (slots.every((s) => !s.active)) return;

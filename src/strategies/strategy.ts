@@ -24,6 +24,13 @@ export interface DatabaseJob {
   readonly dbname: string;
   /** The source database's name; differs from `dbname` for a database copied under another name. */
   readonly sourceDbname: string;
+  /**
+   * The name of this migration's publication and slot on the source and its
+   * subscription on the destination, as its record keeps it. Other
+   * destinations of the same source database have names of their own: a
+   * strategy acts on objects of this name only.
+   */
+  readonly replicationName: string;
   /** A pool on the source database, with room for `jobs + 1` connections. */
   readonly source: Connection;
   /** A pool on the destination database. */

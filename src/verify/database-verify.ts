@@ -12,7 +12,6 @@
  */
 import type { Sql } from 'postgres';
 import type { DatabaseRecord } from '../state/state-store.js';
-import { replicationName } from '../strategies/replication/names.js';
 import { waitForCatchUp } from '../strategies/replication/catch-up.js';
 import type { DatabaseJob } from '../strategies/strategy.js';
 import { compareLargeObjects } from './large-objects-check.js';
@@ -99,7 +98,7 @@ export async function verifyDatabase(
 async function catchUp(job: DatabaseJob, timeoutMs: number): Promise<string | null> {
   const { dbname } = job;
   job.emit({ type: 'catch-up', dbname, phase: 'waiting', sourceLsn: null, appliedLsn: null, waitedMs: 0 });
-  const wait = await waitForCatchUp(job.source.sql, job.target.sql, replicationName(dbname), {
+  const wait = await waitForCatchUp(job.source.sql, job.target.sql, job.replicationName, {
     timeoutMs,
     pollMs: Math.min(job.pollIntervalMs, 200),
   });

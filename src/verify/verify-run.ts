@@ -73,7 +73,7 @@ function verifyOne(context: RunContext, record: DatabaseRecord, settings: Verify
     differences: [],
     durationMs: Date.now() - started,
   });
-  return withJob(context, { source: record.sourceDbname, target: dbname }, (job) =>
+  return withJob(context, { source: record.sourceDbname, target: dbname, replication: record.replicationName }, (job) =>
     ResultAsync.fromPromise(
       verifyDatabase(job, record, settings, skipSchemas).catch((error: unknown) => {
         // What the server refused (a table the user may not read, say) is this database's verdict.

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { systemIdentifier } from './server-settings.js';
 
 /** A subscription in the connected database. */
 export interface SubscriptionInfo {
@@ -42,11 +43,23 @@ export interface SlotInfo {
   readonly activePid: number | null;
 }
 
-/** Slots of this database whose name is `name` or starts with `prefix`. */
-export async function findSlots(sql: Sql, names: readonly string[], prefix: string | null): Promise<SlotInfo[]> {
+/** Slots named one of `names`, or whose name matches the regular expression `pattern`. */
+export async function findSlots(sql: Sql, names: readonly string[], pattern: string | null): Promise<SlotInfo[]> {
   const rows = await sql<{ name: string; active: boolean; pid: number | null }[]>`
     select slot_name::text as name, active, active_pid as pid from pg_replication_slots
     where slot_name = any(${sql.array([...names])}::text[])
-       or (${prefix}::text is not null and starts_with(slot_name, ${prefix}::text))`;
+       or (${pattern}::text is not null and slot_name::text ~ ${pattern}::text)`;
   return rows.map((r) => ({ name: r.name, active: r.active, activePid: r.pid }));
+}
+
+/**
+ * The pattern of the table-synchronisation slots a subscription's workers
+ * create on the source (PostgreSQL 14+): `pg_<subscription oid>_sync_<table
+ * oid>_<subscriber's system identifier>`. Two destinations may well give
+ * their subscriptions the same OID, so only the system identifier tells
+ * whose a slot is: `null` where the destination does not let us read it.
+ */
+export async function syncSlotPattern(target: Sql, subscriptionOid: number): Promise<string | null> {
+  const systemId = await systemIdentifier(target);
+  return systemId === null ? null : `^pg_${subscriptionOid}_sync_[0-9]+_${systemId}$`;
 }

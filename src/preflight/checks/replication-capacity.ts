@@ -1,4 +1,3 @@
-import { replicationName } from '../../strategies/replication/names.js';
 import type { Check, Finding } from '../facts.js';
 
 /**
@@ -32,9 +31,9 @@ export const replicationCapacity: Check = (facts) => {
   let used = 0;
   for (const db of facts.databases) {
     const name = db.info.name;
-    // A database already replicating (a re-run) keeps what it holds.
-    const own = replicationName(name);
-    if (db.target.subscriptionExists || ownSlots.has(own) || ownSubscriptions.has(own)) continue;
+    // A database already replicating (a re-run) keeps what it holds: objects of the name its record keeps, not another destination's.
+    const own = db.previous?.replicationName;
+    if (db.target.subscriptionExists || (own !== undefined && (ownSlots.has(own) || ownSubscriptions.has(own)))) continue;
     if (used < capacity) {
       used += 1;
       continue;

@@ -57,7 +57,7 @@ export interface CatchUp {
  *
  * ### Examples
  * ```ts
- * const done = await waitForCatchUp(source, target, replicationName('shop'), { timeoutMs: 60_000, pollMs: 200 });
+ * const done = await waitForCatchUp(source, target, job.replicationName, { timeoutMs: 60_000, pollMs: 200 });
  * if (!done.caughtUp) logger.warn(`still behind: ${done.appliedLsn} < ${done.sourceLsn}`);
  * ```
  */

@@ -51,7 +51,7 @@ const PROBE_POLL_MS = 100;
 const REPLY_INTERVAL_SECONDS = 10;
 
 /**
- * Checks the replication `name` (see `replicationName`) from the source
+ * Checks the replication `name` (the migration's own, `DatabaseJob.replicationName`) from the source
  * database (`source`) to the destination database (`target`).
  *
  * New errors alone are not a problem: a source restart makes the apply worker
@@ -60,7 +60,7 @@ const REPLY_INTERVAL_SECONDS = 10;
  *
  * ### Examples
  * ```ts
- * const health = await checkReplicationHealth(source, target, replicationName('shop'), {
+ * const health = await checkReplicationHealth(source, target, job.replicationName, {
  *   baselineErrors: 0, maxLagBytes: 1024 ** 3, probeMs: 3000,
  * });
  * if (health.problem) logger.warn(`${health.problem.message}. ${health.problem.hint}`);
