@@ -31,6 +31,11 @@ async function sourceObjects(dbname: string): Promise<{ slots: string[]; publica
   return { slots: slots.map((s) => s.name), publications: publications.map((p) => p.name) };
 }
 
+async function systemIdentifier(cluster: Cluster): Promise<string> {
+  const [row] = await cluster.sql()<{ id: string }[]>`select system_identifier::text as id from pg_control_system()`;
+  return row?.id ?? '';
+}
+
 async function arrives(target: Cluster, dbname: string, id: number): Promise<void> {
   await eventually(`row ${id} arrives in "${dbname}" on the destination on port ${target.port}`, async () => {
     const rows = await target.sql(dbname)`select 1 from items where id = ${id}`;
@@ -67,7 +72,7 @@ describe('a migration an earlier version started, whose record names no replicat
       const states = await a.sql('legacy')<{ state: string }[]>`select srsubstate::text as state from pg_subscription_rel`;
       return row?.n === 500 && states.every((s) => s.state === 'r');
     });
-    const [system] = await source.sql()<{ id: string }[]>`select system_identifier::text as id from pg_control_system()`;
+    const system = await systemIdentifier(source);
     const [sourceDb] = await source.sql()<{ oid: number }[]>`select oid::int from pg_database where datname = 'legacy'`;
     const [targetDb] = await a.sql()<{ oid: number }[]>`select oid::int from pg_database where datname = 'legacy'`;
     await a.exec(`
@@ -82,7 +87,7 @@ describe('a migration an earlier version started, whose record names no replicat
         apply_errors_baseline bigint not null default 0, replication_rights jsonb, source_dbname text);
       insert into datalakehouse_migrate.database_state
         (dbname, method, status, created_database, source_system_id, source_database_oid, target_database_oid, source_dbname)
-      values ('legacy', 'replication', 'syncing', true, '${system?.id}', ${sourceDb?.oid}, ${targetDb?.oid}, 'legacy');`);
+      values ('legacy', 'replication', 'syncing', true, '${system}', ${sourceDb?.oid}, ${targetDb?.oid}, 'legacy');`);
   });
 
   it('reads it as syncing, by the objects named after the database', async () => {
@@ -106,6 +111,13 @@ describe('a migration an earlier version started, whose record names no replicat
   });
 
   it('stops it, removing the objects named after the database on both sides', async () => {
+    // A table copy the server made leaves a slot named by the subscription's OID and the subscriber's system identifier;
+    // another destination's subscription may well have the same OID, and its slot is not this migration's to drop.
+    const [sub] = await a.sql('legacy')<{ oid: number }[]>`select oid::int from pg_subscription where subname = 'dlh_mig_legacy'`;
+    const [ofA, ofB] = await Promise.all([systemIdentifier(a), systemIdentifier(b)]);
+    const [mine, theirs] = [`pg_${sub?.oid}_sync_99999_${ofA}`, `pg_${sub?.oid}_sync_99999_${ofB}`];
+    for (const slot of [mine, theirs]) await source.sql('legacy')`select pg_create_logical_replication_slot(${slot}, 'pgoutput')`;
+
     const m = replicating(a, 'legacy');
     const stopped = await m.stop();
     await m.close();
@@ -113,6 +125,9 @@ describe('a migration an earlier version started, whose record names no replicat
     expect(stopped._unsafeUnwrap().databases).toEqual([expect.objectContaining({ dbname: 'legacy', status: 'done' })]);
     expect(await sourceObjects('legacy')).toEqual({ slots: [], publications: [] });
     expect(await a.sql('legacy')`select subname from pg_subscription`).toEqual([]);
+    const syncSlots = await source.sql()<{ name: string }[]>`select slot_name::text as name from pg_replication_slots where slot_name like 'pg\\_%\\_sync\\_%'`;
+    expect(syncSlots.map((s) => s.name)).toEqual([theirs]);
+    await source.sql()`select pg_drop_replication_slot(${theirs})`;
   });
 });
 
