@@ -51,6 +51,27 @@ describe('replication that is trusted only while it holds', () => {
     expect(subscriptions).toHaveLength(1);
   });
 
+  it('marks a failing replication that stop() ends by force so that no re-run drops its destination database', async () => {
+    const m = migrator(['conflicted']);
+    const forced = await m.stop({ force: true, timeoutMs: 1000 });
+    expect(forced.isOk(), JSON.stringify(forced)).toBe(true);
+    expect(forced._unsafeUnwrap().databases).toEqual([
+      expect.objectContaining({ dbname: 'conflicted', status: 'failed', errorKind: 'unsafe-stop', error: expect.stringContaining('Stopped by force') }),
+    ]);
+    expect(await target.sql()`select subname from pg_subscription where subname like 'dlh\\_mig\\_conflicted\\_%'`).toEqual([]);
+    expect(await source.sql()`select slot_name from pg_replication_slots where slot_name like 'dlh\\_mig\\_conflicted\\_%'`).toEqual([]);
+
+    // The user kept what the destination holds, and may have switched to it: however often migrate() runs, it is left as it is.
+    for (const run of [1, 2]) {
+      const again = (await m.migrate())._unsafeUnwrap();
+      expect(again.databases, `run ${run}`).toEqual([
+        expect.objectContaining({ dbname: 'conflicted', status: 'failed', errorKind: 'unsafe-stop', error: expect.stringContaining('stopped by force') }),
+      ]);
+    }
+    await m.close();
+    expect(await target.sql('conflicted')`select note from items where id = 5000`).toEqual([{ note: 'written on the destination' }]);
+  });
+
   it('stop() waits for a destination that is behind, and is done only with every row there', async () => {
     const blocker = await target.sql('behind').reserve();
     await blocker`begin`;
@@ -92,6 +113,19 @@ describe('replication that is trusted only while it holds', () => {
     }
     const slots = await source.sql()`select slot_name from pg_replication_slots where slot_name like 'dlh\\_mig\\_forced\\_%'`;
     expect(slots).toEqual([]);
+  });
+
+  it('keeps a database stopped by force before it caught up from being dropped, however often migrate() runs again', async () => {
+    const m = migrator(['forced']);
+    for (const run of [1, 2]) {
+      const again = (await m.migrate())._unsafeUnwrap();
+      expect(again.databases, `run ${run}`).toEqual([
+        expect.objectContaining({ dbname: 'forced', status: 'failed', errorKind: 'unsafe-stop', error: expect.stringContaining('stopped by force') }),
+      ]);
+    }
+    await m.close();
+    const [count] = await target.sql('forced')<{ n: number }[]>`select count(*)::int as n from items`;
+    expect(count?.n).toBeGreaterThanOrEqual(1000);
   });
 
   it('reports a schema change on the source that the destination cannot apply, rather than staying syncing', async () => {

@@ -14,7 +14,7 @@ import { err, ok, safeTry, type ResultAsync } from 'neverthrow';
 import { describeError, migrationError, type MigrationError } from '../errors.js';
 import { query, type Connection } from '../pg/connect.js';
 import { isSettled } from '../state/lifecycle.js';
-import { recordState, type StateChange } from '../state/state-store.js';
+import { readStates, recordState, type StateChange } from '../state/state-store.js';
 import type { DatabaseStatus, MigrationStatus } from '../status.js';
 import { namesOf, withJob, type RunContext } from './context.js';
 import { readStatus } from './read-status.js';
@@ -49,6 +49,9 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
     }
     // A replication already stopped is `done` and holds nothing; a pending one never started.
     const replicated = status.databases.filter((db) => db.method === 'replication' && db.status !== 'done' && db.status !== 'pending');
+    // Which of them had synced: their status may read failed now, but their destination holds the copy.
+    const records = yield* query(target, context.redactor, 'internal', 'Reading the migration state', readStates);
+    const synced = new Set(records.filter((r) => r.status === 'syncing').map((r) => r.dbname));
 
     const behind = new Map<string, string>();
     for (const db of replicated.filter((d) => d.status === 'syncing')) {
@@ -80,7 +83,7 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
         failures.push(stopped.error);
         continue;
       }
-      await query(target, context.redactor, 'internal', 'Recording the stop', (sql) => recordState(sql, db.dbname, outcomeOf(db, behind.get(db.dbname)))).orElse(
+      await query(target, context.redactor, 'internal', 'Recording the stop', (sql) => recordState(sql, db.dbname, outcomeOf(db, synced.has(db.dbname), behind.get(db.dbname)))).orElse(
         (error) => ok(failures.push(error)),
       );
     }
@@ -97,15 +100,24 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
 
 /**
  * `done` only for a replication that was syncing and caught up. One stopped
- * by force while behind is `unsafe-stop`: it may have been switched over to,
- * so a re-run will not drop it. One that never synced stays failed as it was.
+ * by force while behind, or while its replication read as failed after it
+ * had synced (`synced`: its record says `syncing`), is `unsafe-stop`: its
+ * destination holds the copy and may have been switched over to, so a
+ * re-run will not drop it. One that never synced stays failed as it was.
  */
-function outcomeOf(db: DatabaseStatus, behind: string | undefined): StateChange {
+function outcomeOf(db: DatabaseStatus, synced: boolean, behind: string | undefined): StateChange {
   if (db.status === 'syncing' && behind === undefined) return { status: 'done' };
   if (db.status === 'syncing') {
     return {
       status: 'failed',
       error: `Stopped by force before the destination caught up with the source (${behind}); rows written on the source since may be missing`,
+      errorKind: 'unsafe-stop',
+    };
+  }
+  if (synced) {
+    return {
+      status: 'failed',
+      error: `Stopped by force while its replication was failing (${db.error ?? 'failed'}); rows written on the source since it failed may be missing`,
       errorKind: 'unsafe-stop',
     };
   }

@@ -201,7 +201,10 @@ export async function recordState(sql: Sql, dbname: string, change: StateChange)
 /**
  * Records a database that could not start (its destination is not empty, say).
  * A record that is `done` or `syncing` is left as it is: what it claims is
- * judged when status is read, and a refusal must not erase it. A new record
+ * judged when status is read, and a refusal must not erase it. Nor does it
+ * erase the kind `unsafe-stop` of a database stopped by force: that mark is
+ * what keeps every later run from dropping it, until one starts it afresh
+ * (see `decide`). A new record
  * gets a replication name of its own like any other, so only records an
  * older version wrote ever go by the name derived from the database's.
  */
@@ -216,6 +219,7 @@ export async function recordRefusal(
     insert into ${sql(STATE_SCHEMA)}.database_state as s (dbname, method, status, error, error_kind, replication_name)
     values (${dbname}, ${method}, 'failed', ${error}, ${errorKind}, ${uniqueReplicationName(dbname)})
     on conflict (dbname) do update set
-      status = 'failed', error = excluded.error, error_kind = excluded.error_kind, updated_at = now()
+      status = 'failed', error = excluded.error,
+      error_kind = case when s.error_kind = 'unsafe-stop' then s.error_kind else excluded.error_kind end, updated_at = now()
     where s.status in ('failed', 'running')`;
 }
