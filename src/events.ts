@@ -42,11 +42,13 @@ export interface DatabaseStartEvent {
 /**
  * A schema step finished: `roles` once per run, the rest per database;
  * `extension` when the migration installed `datalakehouse_extras` in a
- * destination database to subscribe without superuser.
+ * destination database to subscribe without superuser; `statistics` when
+ * stop() or cutover() analyzed the tables of a replicated database that
+ * autovacuum had not analyzed yet.
  */
 export interface SchemaEvent {
   readonly type: 'schema';
-  readonly step: 'roles' | 'database' | 'pre-data' | 'post-data' | 'extension';
+  readonly step: 'roles' | 'database' | 'pre-data' | 'post-data' | 'extension' | 'statistics';
   readonly dbname: string | null;
   /** What was applied, e.g. "12 roles created, 1 already present". */
   readonly detail: string;

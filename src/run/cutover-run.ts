@@ -114,7 +114,7 @@ function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJ
         })(),
       ).andThen(() => err(error)),
     )
-    .andThen(() => replication.stop(job))
+    .andThen(() => replication.stop(job, { standalone: true }))
     .andThen(() =>
       query(target, context.redactor, 'internal', 'Recording the cutover', (sql) => recordState(sql, dbname, { status: 'done' })).map(() =>
         step('stopped', `replication of "${dbname}" stopped; the destination is on its own${request.readOnlySource ? ', the source stays read-only' : ''}`),

@@ -76,7 +76,7 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
     const failures: MigrationError[] = [];
     for (const db of replicated) {
       if (context.signal?.aborted) return err(cancelledError('stop()'));
-      const stopped = await withJob(context, namesOf(db), (job) => context.strategies.replication.stop(job))
+      const stopped = await withJob(context, namesOf(db), (job) => context.strategies.replication.stop(job, { standalone: true }))
         // A database never created on the destination holds no subscription; its source side was cleaned when it failed.
         .orElse((error) => (error.kind === 'database-missing' && error.side === 'target' ? ok(undefined) : err(error)));
       if (stopped.isErr()) {

@@ -2,12 +2,13 @@
  * A database's rows and its post-data schema, moved together, as both
  * strategies need them: each table's indexes and constraints are built as
  * soon as its rows are in — by the copy worker that copied it, within the
- * run's `jobs` slots, while other tables still stream, and analyzes it
- * there, so the destination's planner knows it. A foreign key is added as
- * soon as both its tables are in and indexed (validating it is a scan of the
- * referencing table, best done while other tables still copy); triggers,
- * policies and the rest once every table is in, and last the partitioned
- * parents are analyzed, over their partitions. The result is the schema
+ * run's `jobs` slots, while other tables still stream, and (unless the
+ * caller leaves statistics for later) analyzes it there, so the
+ * destination's planner knows it. A foreign key is added as soon as both its
+ * tables are in and indexed (validating it is a scan of the referencing
+ * table, best done while other tables still copy); triggers, policies and
+ * the rest once every table is in, and last the partitioned parents are
+ * analyzed, over their partitions. The result is the schema
  * `pg_restore --section=post-data` would have built after all the data, in a
  * fraction of the time it leaves after the last row.
  *
@@ -16,8 +17,8 @@
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { copyDatabase, type CopySummary } from '../copy/copy-engine.js';
 import type { MigrationError } from '../errors.js';
-import type { Sql } from 'postgres';
 import { query } from '../pg/connect.js';
+import { analyzeWhatLacksStatistics } from '../schema/statistics.js';
 import { qualified } from '../pg/identifiers.js';
 import type { PostDataPlan, PostDataStep } from '../schema/post-data-plan.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
@@ -27,6 +28,13 @@ import type { DatabaseJob } from './strategy.js';
 export interface DataCopyOptions {
   /** A snapshot exported on the source to read as of (a replication slot's); by default the copy exports its own. */
   readonly snapshot?: string;
+  /**
+   * Whether each table is analyzed once it is in (the default), so the
+   * destination is ready for queries when the copy ends. A replication
+   * leaves statistics to autovacuum while it streams, and brings them level
+   * when it stops (schema/statistics.ts).
+   */
+  readonly analyze?: boolean;
 }
 
 export function copyDataAndIndexes(
@@ -35,6 +43,7 @@ export function copyDataAndIndexes(
   options: DataCopyOptions = {},
 ): ResultAsync<CopySummary, MigrationError> {
   const key = (schemaName: string, table: string): string => JSON.stringify([schemaName, table]);
+  const analyzing = options.analyze ?? true;
   return schema.planPostData().andThen((plan) => {
     const indexed = new Set<string>();
     const early = new EarlyForeignKeys(plan);
@@ -59,8 +68,9 @@ export function copyDataAndIndexes(
             indexed.add(key(table.schema, table.name));
             const steps = plan.forTable(table.schema, table.name);
             // Its indexes and constraints, then its statistics, in one round trip: on many small tables the round trips are the cost.
+            const then = analyzing ? { then: `analyze ${qualified(table.schema, table.name)}` } : {};
             const built = await schema
-              .runPostData(job.target, steps, { jobs: 1, signal: job.signal, together: { then: `analyze ${qualified(table.schema, table.name)}` } })
+              .runPostData(job.target, steps, { jobs: 1, signal: job.signal, together: then })
               .andThen(() => {
                 const due = early.afterTable(table, steps);
                 return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1, signal: job.signal })).map(() => early.finished(due));
@@ -78,30 +88,17 @@ export function copyDataAndIndexes(
       return schema
         .runPostData(job.target, leftover, { jobs: job.jobs, signal: job.signal })
         .andThen(() => schema.runPostData(job.target, early.remaining(), { jobs: job.jobs, signal: job.signal }))
-        // Each copied table was analyzed by its worker; a partitioned parent's statistics come from its partitions, now all in.
-        .andThen(() => query(job.target, job.redactor, 'schema', `Listing the partitioned tables of "${job.dbname}"`, partitionedTables))
-        .andThen((parents) => analyze(job, parents))
+        // Each copied table was analyzed by its worker; partitioned parents (over their partitions, now all in) and
+        // materialized views (refreshed in the rest) are analyzed last.
+        .andThen(() =>
+          analyzing ? query(job.target, job.redactor, 'schema', `Analyzing the partitioned tables and materialized views of "${job.dbname}"`, analyzeWhatLacksStatistics) : okAsync([]),
+        )
         .andThen(() => {
           job.emit({ type: 'schema', step: 'post-data', dbname: job.dbname, detail: 'applied, each table indexed as its rows arrived' });
           return okAsync(summary);
         });
     });
   });
-}
-
-/** Collects planner statistics for these tables on the destination. */
-function analyze(job: DatabaseJob, tables: readonly { schema: string; name: string }[]): ResultAsync<void, MigrationError> {
-  if (tables.length === 0) return okAsync(undefined);
-  return query(job.target, job.redactor, 'schema', `Analyzing ${tables.length === 1 ? qualified(tables[0]!.schema, tables[0]!.name) : `the partitioned tables of "${job.dbname}"`}`, async (sql) => {
-    await sql.unsafe(`analyze ${tables.map((t) => qualified(t.schema, t.name)).join(', ')}`);
-  });
-}
-
-async function partitionedTables(sql: Sql): Promise<{ schema: string; name: string }[]> {
-  return sql<{ schema: string; name: string }[]>`
-    select n.nspname as schema, c.relname as name
-    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    where c.relkind = 'p'`;
 }
 
 /**

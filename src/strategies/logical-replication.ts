@@ -38,7 +38,8 @@ import { compareWithSnapshot } from './replication/snapshot-counts.js';
 import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
 import { copyDataAndIndexes } from './data-and-indexes.js';
-import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached } from './strategy.js';
+import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached, StopOptions } from './strategy.js';
+import { analyzeWhatLacksStatistics } from '../schema/statistics.js';
 
 /** How long a status read may watch a replication that reported errors to see whether it still makes progress. */
 const HEALTH_PROBE_MS = 3000;
@@ -96,7 +97,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     });
   }
 
-  stop(job: DatabaseJob): ResultAsync<void, MigrationError> {
+  stop(job: DatabaseJob, options: StopOptions = {}): ResultAsync<void, MigrationError> {
     const name = job.replicationName;
     return this.#rightsOf(job, { install: false }).andThen((rights) => this.#step(job, 'Stopping replication', async () => {
       const subscription = await findSubscription(job.target.sql, name);
@@ -108,12 +109,21 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         const largeObjects = await syncLargeObjects(job.source.sql, job.target.sql);
         if (largeObjects > 0) job.emit({ type: 'objects:copied', dbname: job.dbname, kind: 'large-objects', count: largeObjects });
         await refreshMaterializedViews(job.source.sql, job.target.sql);
+        if (options.standalone) await this.#analyzeTheRest(job);
         await rights.dropSubscription(job.target.sql, name);
       }
       await this.#dropSlots(job, rights, name, syncSlots);
       await rights.dropPublication(job.source.sql, name);
       job.emit({ type: 'replication:state', dbname: job.dbname, state: 'stopped', tablesReady: 0, tablesTotal: 0 });
     }));
+  }
+
+  /** The tables autovacuum has not analyzed since the copy left them to it (schema/statistics.ts). */
+  async #analyzeTheRest(job: DatabaseJob): Promise<void> {
+    const analyzed = await analyzeWhatLacksStatistics(job.target.sql);
+    if (analyzed.length === 0) return;
+    const detail = `${analyzed.length} ${analyzed.length === 1 ? 'table' : 'tables'} analyzed that autovacuum had not reached`;
+    job.emit({ type: 'schema', step: 'statistics', dbname: job.dbname, detail });
   }
 
   /**
@@ -166,7 +176,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         job.emit({ type: 'replication:state', dbname: job.dbname, state: 'copying', tablesReady, tablesTotal });
       }
     };
-    return copyDataAndIndexes({ ...job, emit }, schema, { snapshot: held.snapshotId })
+    // Statistics are left to autovacuum while the destination streams, and brought level by stop() (schema/statistics.ts).
+    return copyDataAndIndexes({ ...job, emit }, schema, { snapshot: held.snapshotId, analyze: false })
       .orElse(failIfLost)
       .andThen(() =>
         this.#step(job, 'Checking the copied rows', async () => {

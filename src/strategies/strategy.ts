@@ -83,6 +83,16 @@ export interface CatchUpResult {
   readonly behind?: string;
 }
 
+/** How a database's migration ends. */
+export interface StopOptions {
+  /**
+   * The destination stands on its own afterwards (`stop()`, `cutover()`),
+   * rather than being dropped or started over: whatever the migration left
+   * to be done later (a replication's planner statistics) is done now.
+   */
+  readonly standalone?: boolean;
+}
+
 export interface MigrationStrategy {
   readonly method: DatabaseMethod;
   /** Moves the data; resolves once the database reached its resting state. */
@@ -92,5 +102,5 @@ export interface MigrationStrategy {
   /** Waits, up to `timeoutMs`, until the destination holds everything the source had when the wait began. */
   catchUp(job: DatabaseJob, timeoutMs: number): ResultAsync<CatchUpResult, MigrationError>;
   /** Ends the migration of a database and removes what the strategy created on both sides; idempotent. */
-  stop(job: DatabaseJob): ResultAsync<void, MigrationError>;
+  stop(job: DatabaseJob, options?: StopOptions): ResultAsync<void, MigrationError>;
 }

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Migrator } from '../src/index.js';
+import { startClusters, type Cluster } from './support/cluster.js';
+import { recordEvents } from './support/events.js';
+
+/**
+ * Planner statistics on the destination: a dump is `done` with every table
+ * analyzed; a replication leaves them to autovacuum while it streams, and a
+ * destination it stops has them for every table. The destination runs
+ * without autovacuum, so that only the library can have analyzed anything.
+ */
+const SCHEMA = `
+  create table customers (id int primary key, name text not null, tags text[] not null);
+  insert into customers select g, 'customer ' || g, array['t' || g % 7] from generate_series(1, 2000) g;
+  create table events (id int, at date not null, kind text not null, primary key (id, at)) partition by range (at);
+  create table events_2024 partition of events for values from ('2024-01-01') to ('2025-01-01');
+  create table events_2025 partition of events for values from ('2025-01-01') to ('2026-01-01');
+  insert into events select g, date '2024-01-01' + (g % 700), 'kind ' || g % 5 from generate_series(1, 3000) g;
+  create materialized view kinds as select kind, count(*) from events group by kind;`;
+
+const ANALYZED = `
+  select relname as name, (last_analyze is not null or last_autoanalyze is not null) as analyzed
+  from pg_stat_user_tables where schemaname = 'public' order by relname`;
+
+const EVERY_TABLE_ANALYZED = ['customers', 'events', 'events_2024', 'events_2025', 'kinds'].map((name) => ({ name, analyzed: true }));
+
+describe('planner statistics on the destination', () => {
+  let source: Cluster;
+  let target: Cluster;
+
+  beforeAll(async () => {
+    [source, target] = (await startClusters([{}, { settings: { autovacuum: 'off' } }])) as [Cluster, Cluster];
+    for (const db of ['by_dump', 'by_replication']) {
+      await source.exec(`create database ${db}`);
+      await source.exec(SCHEMA, db);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  const migrator = (db: string, method: 'dump' | 'replication'): Migrator =>
+    new Migrator({ source: source.uri(), target: target.uri(), databases: [db], method, pollIntervalMs: 100, syncTimeoutMs: 60_000 });
+
+  it('are there for every table, partitioned parent and materialized view once a dump is done', async () => {
+    const dump = migrator('by_dump', 'dump');
+    try {
+      const result = await dump.migrate();
+      expect(result._unsafeUnwrap().databases[0]?.status).toBe('done');
+      const tables = await target.sql('by_dump').unsafe<{ name: string; analyzed: boolean }[]>(ANALYZED);
+      expect(tables).toEqual(EVERY_TABLE_ANALYZED);
+    } finally {
+      await dump.close();
+    }
+  });
+
+  it('are left to autovacuum while a replication streams, and there for every table once it stops', async () => {
+    const replication = migrator('by_replication', 'replication');
+    try {
+      const result = await replication.migrate();
+      expect(result._unsafeUnwrap().databases[0]?.status).toBe('syncing');
+      const sql = target.sql('by_replication');
+      const streaming = await sql.unsafe<{ name: string; analyzed: boolean }[]>(ANALYZED);
+      expect(streaming.filter((t) => t.analyzed)).toEqual([]);
+
+      const events = recordEvents(replication);
+      expect((await replication.stop()).isOk()).toBe(true);
+      const stopped = await sql.unsafe<{ name: string; analyzed: boolean }[]>(ANALYZED);
+      expect(stopped).toEqual(EVERY_TABLE_ANALYZED);
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'schema', step: 'statistics', dbname: 'by_replication', detail: expect.stringMatching(/^5 tables analyzed/) }),
+      );
+      const [stats] = await sql<{ columns: number }[]>`select count(*)::int as columns from pg_stats where schemaname = 'public' and tablename = 'customers'`;
+      expect(stats?.columns).toBe(3);
+    } finally {
+      await replication.close();
+    }
+  });
+});
