@@ -30,7 +30,7 @@ describe('planner statistics on the destination', () => {
 
   beforeAll(async () => {
     [source, target] = (await startClusters([{}, { settings: { autovacuum: 'off' } }])) as [Cluster, Cluster];
-    for (const db of ['by_dump', 'by_replication']) {
+    for (const db of ['by_dump', 'by_replication', 'held']) {
       await source.exec(`create database ${db}`);
       await source.exec(SCHEMA, db);
     }
@@ -74,6 +74,28 @@ describe('planner statistics on the destination', () => {
       const [stats] = await sql<{ columns: number }[]>`select count(*)::int as columns from pg_stats where schemaname = 'public' and tablename = 'customers'`;
       expect(stats?.columns).toBe(3);
     } finally {
+      await replication.close();
+    }
+  });
+
+  it('never keep a stop waiting on a table another session holds: that table is named and left to autovacuum', async () => {
+    const replication = migrator('held', 'replication');
+    expect((await replication.migrate())._unsafeUnwrap().databases[0]?.status).toBe('syncing');
+    const blocker = await target.sql('held').reserve();
+    try {
+      await blocker`begin`;
+      await blocker`lock table customers in access exclusive mode`;
+      const events = recordEvents(replication);
+      const stopped = await replication.stop({ timeoutMs: 30_000 });
+      expect(stopped.isOk(), JSON.stringify(stopped)).toBe(true);
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'warning', dbname: 'held', message: expect.stringMatching(/^1 table has no planner statistics yet .*: "public"\."customers"$/) }),
+      );
+      await blocker`rollback`;
+      const analyzed = await target.sql('held').unsafe<{ name: string; analyzed: boolean }[]>(ANALYZED);
+      expect(analyzed.filter((t) => !t.analyzed).map((t) => t.name)).toEqual(['customers']);
+    } finally {
+      blocker.release();
       await replication.close();
     }
   });

@@ -18,22 +18,53 @@
 import type { Sql } from 'postgres';
 import { qualified } from '../pg/identifiers.js';
 
+/** What {@link analyzeWhatLacksStatistics} did: tables analyzed, and those it had to leave (quoted `schema.name`). */
+export interface StatisticsOutcome {
+  readonly analyzed: readonly string[];
+  /** Locked by another session (when not waiting), or not the user's to analyze: still without statistics. */
+  readonly left: readonly string[];
+}
+
 /**
  * Analyzes every table, partitioned table and materialized view of the
- * database that was never analyzed, by hand or by autovacuum; resolves with
- * their names (quoted `schema.name`). A table its user may not analyze is
- * skipped by the server with a warning, as any ANALYZE does.
+ * database that was never analyzed, by hand or by autovacuum. With
+ * `waitForLocks: false` a table another session holds locked is left as it
+ * is rather than waited for: a stop must not hang behind a session that
+ * holds a table. A table its user may not analyze is skipped by the server
+ * with a warning, as any ANALYZE does.
  */
-export async function analyzeWhatLacksStatistics(sql: Sql): Promise<string[]> {
-  const tables = await sql<{ schema: string; name: string }[]>`
-    select schemaname as schema, relname as name
-    from pg_catalog.pg_stat_user_tables
-    where last_analyze is null and last_autoanalyze is null
-      and schemaname not like 'pg\\_temp\\_%' and schemaname not like 'pg\\_toast\\_temp\\_%'
-    order by schemaname, relname`;
-  if (tables.length === 0) return [];
-  const names = tables.map((t) => qualified(t.schema, t.name));
+export async function analyzeWhatLacksStatistics(sql: Sql, options: { readonly waitForLocks: boolean }): Promise<StatisticsOutcome> {
+  const lacking = async (): Promise<string[]> => {
+    const tables = await sql<{ schema: string; name: string }[]>`
+      select schemaname as schema, relname as name
+      from pg_catalog.pg_stat_user_tables
+      where last_analyze is null and last_autoanalyze is null
+        and schemaname not like 'pg\\_temp\\_%' and schemaname not like 'pg\\_toast\\_temp\\_%'
+      order by schemaname, relname`;
+    return tables.map((t) => qualified(t.schema, t.name));
+  };
+  const names = await lacking();
+  if (names.length === 0) return { analyzed: [], left: [] };
   // One statement: outside a transaction block the server analyzes each table in a transaction of its own.
-  await sql.unsafe(`analyze ${names.join(', ')}`);
-  return names;
+  const list = names.join(', ');
+  if (options.waitForLocks) {
+    await sql.unsafe(`analyze ${list}`);
+  } else {
+    const [version] = await sql<{ num: number }[]>`select current_setting('server_version_num')::int as num`;
+    if ((version?.num ?? 0) >= 120000) {
+      await sql.unsafe(`analyze (skip_locked) ${list}`);
+    } else {
+      // Before SKIP_LOCKED: give up on every table rather than wait for one.
+      await sql
+        .begin(async (tx) => {
+          await tx`set local lock_timeout = '1s'`;
+          await tx.unsafe(`analyze ${list}`);
+        })
+        .catch((error: unknown) => {
+          if ((error as { code?: unknown }).code !== '55P03') throw error;
+        });
+    }
+  }
+  const left = new Set(await lacking());
+  return { analyzed: names.filter((name) => !left.has(name)), left: names.filter((name) => left.has(name)) };
 }

@@ -91,7 +91,11 @@ export function copyDataAndIndexes(
         // Each copied table was analyzed by its worker; partitioned parents (over their partitions, now all in) and
         // materialized views (refreshed in the rest) are analyzed last.
         .andThen(() =>
-          analyzing ? query(job.target, job.redactor, 'schema', `Analyzing the partitioned tables and materialized views of "${job.dbname}"`, analyzeWhatLacksStatistics) : okAsync([]),
+          analyzing
+            ? query(job.target, job.redactor, 'schema', `Analyzing the partitioned tables and materialized views of "${job.dbname}"`, (sql) =>
+                analyzeWhatLacksStatistics(sql, { waitForLocks: true }),
+              )
+            : okAsync(undefined),
         )
         .andThen(() => {
           job.emit({ type: 'schema', step: 'post-data', dbname: job.dbname, detail: 'applied, each table indexed as its rows arrived' });

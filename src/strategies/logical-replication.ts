@@ -118,12 +118,25 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     }));
   }
 
-  /** The tables autovacuum has not analyzed since the copy left them to it (schema/statistics.ts). */
+  /**
+   * The tables autovacuum has not analyzed since the copy left them to it
+   * (schema/statistics.ts); one another session holds locked is left to
+   * autovacuum rather than waited for.
+   */
   async #analyzeTheRest(job: DatabaseJob): Promise<void> {
-    const analyzed = await analyzeWhatLacksStatistics(job.target.sql);
-    if (analyzed.length === 0) return;
-    const detail = `${analyzed.length} ${analyzed.length === 1 ? 'table' : 'tables'} analyzed that autovacuum had not reached`;
-    job.emit({ type: 'schema', step: 'statistics', dbname: job.dbname, detail });
+    const { analyzed, left } = await analyzeWhatLacksStatistics(job.target.sql, { waitForLocks: false });
+    if (analyzed.length > 0) {
+      const detail = `${analyzed.length} ${analyzed.length === 1 ? 'table' : 'tables'} analyzed that autovacuum had not reached`;
+      job.emit({ type: 'schema', step: 'statistics', dbname: job.dbname, detail });
+    }
+    if (left.length > 0) {
+      job.emit({
+        type: 'warning',
+        dbname: job.dbname,
+        message: `${left.length} ${left.length === 1 ? 'table has' : 'tables have'} no planner statistics yet (locked by another session, or not the migration user's to analyze): ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', …' : ''}`,
+        hint: `Autovacuum analyzes them in time; to have them now, run as their owner: ANALYZE ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', …' : ''};`,
+      });
+    }
   }
 
   /**
