@@ -7,8 +7,8 @@
  * destination's planner knows it. A foreign key is added as soon as both its
  * tables are in and indexed (validating it is a scan of the referencing
  * table, best done while other tables still copy); triggers, policies and
- * the rest once every table is in, and last the partitioned parents are
- * analyzed, over their partitions. The result is the schema
+ * the rest once every table is in, and last the partitioned parents (over
+ * their partitions) and materialized views are analyzed. The result is the schema
  * `pg_restore --section=post-data` would have built after all the data, in a
  * fraction of the time it leaves after the last row.
  *
