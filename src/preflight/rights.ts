@@ -10,7 +10,7 @@ export interface DatabasePaths {
 export function pathsOf(db: DatabaseFacts, facts: Pick<PreflightFacts, 'source' | 'target'>): DatabasePaths {
   const dbname = db.info.name;
   return {
-    source: chooseSourcePath({ dbname, rights: facts.source.rights, database: db.rights, service: facts.source.managed }),
+    source: chooseSourcePath({ dbname, major: facts.source.settings.major, rights: facts.source.rights, database: db.rights, service: facts.source.managed }),
     target: chooseTargetPath({
       dbname: db.targetName,
       rights: facts.target.rights,

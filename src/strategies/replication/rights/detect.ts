@@ -9,16 +9,18 @@ import { roleRights } from '../../../pg/queries/role-rights.js';
 import { chooseSourcePath, chooseTargetPath, type PathChoice, type ReplicationPaths } from './paths.js';
 
 export async function detectPaths(dbname: string, source: Sql, target: Sql): Promise<PathChoice<ReplicationPaths>> {
-  const [sourceRights, sourceDatabase, service, targetRights, targetDatabase, version] = await Promise.all([
+  const [sourceRights, sourceDatabase, service, targetRights, targetDatabase, version, sourceVersion] = await Promise.all([
     roleRights(source),
     databaseRights(source),
     managedService(source),
     roleRights(target),
     databaseRights(target),
     target<{ num: string }[]>`select current_setting('server_version_num') as num`,
+    source<{ num: string }[]>`select current_setting('server_version_num') as num`,
   ]);
   const major = Math.floor(Number(version[0]?.num) / 10000);
-  const sourcePath = chooseSourcePath({ dbname, rights: sourceRights, database: sourceDatabase, service });
+  const sourceMajor = Math.floor(Number(sourceVersion[0]?.num) / 10000);
+  const sourcePath = chooseSourcePath({ dbname, major: sourceMajor, rights: sourceRights, database: sourceDatabase, service });
   if (!sourcePath.ok) return sourcePath;
   const targetPath = chooseTargetPath({ dbname, rights: targetRights, major, database: targetDatabase, extras: await extrasAvailability(target, major) });
   if (!targetPath.ok) return targetPath;

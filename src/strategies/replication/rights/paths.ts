@@ -43,13 +43,15 @@ export type PathChoice<P> =
 
 export interface SourceSide {
   readonly dbname: string;
+  /** The source's major version: before 13 an extension cannot be trusted, so only a superuser installs one. */
+  readonly major: number;
   readonly rights: RoleRights;
   readonly database: DatabaseRights;
   /** The managed service the source runs on, when its facts tell: hints are worded for it. */
   readonly service: ManagedService | null;
 }
 
-export function chooseSourcePath({ dbname, rights, database, service }: SourceSide): PathChoice<SourcePath> {
+export function chooseSourcePath({ dbname, major, rights, database, service }: SourceSide): PathChoice<SourcePath> {
   const user = readableIdent(rights.username);
   const db = readableIdent(dbname);
   const rds = service === 'rds';
@@ -81,7 +83,7 @@ export function chooseSourcePath({ dbname, rights, database, service }: SourceSi
   if (!database.mayCreate) reasons.push(`may not create a publication in "${dbname}" (no CREATE on the database)`);
   if (database.tablesNotOwned.count > 0) {
     reasons.push(`does not own ${describe(database.tablesNotOwned)}`);
-    fixes.push(`CREATE EXTENSION ${EXTRAS_EXTENSION} CASCADE; in "${dbname}" on the source (as its owner)`);
+    fixes.push(`CREATE EXTENSION ${EXTRAS_EXTENSION} CASCADE; in "${dbname}" on the source (${major >= 13 ? 'as its owner' : `as a superuser: it is not trusted on PostgreSQL ${major}`})`);
     const more = database.tablesNotOwned.count > database.tablesNotOwned.names.length ? ' …' : '';
     fixes.push(`${database.tablesNotOwned.names.map((t) => `ALTER TABLE ${t} OWNER TO ${user};`).join(' ')}${more}${grantCreate}`);
   } else if (grantCreate) {
