@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyDatabase, type CopyRequest } from '../src/copy/copy-engine.js';
@@ -215,6 +216,64 @@ describe('the copy engine', () => {
       const into = await copyIn(session, 'copy t from stdin', tap);
       into.stream.end('1\n2\n3\n');
       await expect(within(5_000, 'the COPY FROM', into.done)).rejects.toThrow(/no rows today/);
+      const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
+      expect(row?.n).toBe(1);
+    } finally {
+      session.release();
+      await pool.end({ timeout: 1 });
+    }
+  });
+
+  it('sends a small COPY FROM\'s statement, rows and end in one write, and answers the next query on the session', async () => {
+    await target.exec('create database one_write');
+    await target.exec('create table t (id int primary key, note text)', 'one_write');
+    // A relay between the session and the server that counts what the session sends, read by read.
+    const reads: Buffer[] = [];
+    const relay = createServer((client) => {
+      const server = netConnect(target.port, target.host);
+      client.on('data', (chunk: Buffer) => {
+        reads.push(chunk);
+        server.write(chunk);
+      });
+      server.pipe(client);
+      client.on('close', () => server.destroy());
+      server.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as AddressInfo).port;
+    const config = normalizeConnection(target.uri('one_write'), 'target')._unsafeUnwrap();
+    const pool = createPool({ host: '127.0.0.1', port, database: 'one_write', username: config.username, password: config.password, onnotice: () => undefined });
+    const session = await pool.reserve();
+    try {
+      await session`select 1`;
+      expect(tappableSocket(session) !== undefined).toBe(true);
+      const before = reads.length;
+      const into = await copyIn(session, 'copy t from stdin');
+      into.stream.end('1\tone\n2\ttwo\n');
+      expect(await within(5_000, 'the COPY FROM', into.done)).toBe(2);
+      // One round trip: the statement did not wait for the server's CopyInResponse to send the rows.
+      expect(reads.slice(before).map((read) => String.fromCharCode(read[0] as number))).toEqual(['Q']);
+      const sent = Buffer.concat(reads.slice(before)).toString('latin1');
+      expect(sent).toMatch(/^Q.{4}copy t from stdin\0d.{4}1\tone\n2\ttwo\nc\0\0\0\x04$/s);
+      const rows = await within(5_000, 'the query after the COPY', session<{ id: number; note: string }[]>`select id, note from t order by id`);
+      expect(rows).toEqual([{ id: 1, note: 'one' }, { id: 2, note: 'two' }]);
+    } finally {
+      session.release();
+      await pool.end({ timeout: 1 });
+      relay.close();
+    }
+  });
+
+  it('fails a COPY FROM whose statement the server refuses with the server\'s error, committing nothing, and answers the next query', async () => {
+    await target.exec('create database refused_copy');
+    const pool = sessionPool(target, 'refused_copy');
+    const session = await pool.reserve();
+    try {
+      await session`select 1`;
+      expect(tappableSocket(session) !== undefined).toBe(true);
+      const into = await copyIn(session, 'copy missing from stdin');
+      into.stream.end('1\n');
+      await expect(within(5_000, 'the COPY FROM', into.done)).rejects.toMatchObject({ code: '42P01', message: expect.stringContaining('"missing" does not exist') });
       const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
       expect(row?.n).toBe(1);
     } finally {

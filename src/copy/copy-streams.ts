@@ -34,7 +34,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Sql } from 'postgres';
 import { tappableSocket } from '../pg/session-sockets.js';
-import { directCopyIn, tapCopyOut } from './copy-tap.js';
+import { pipelinedCopyIn, tapCopyOut } from './copy-tap.js';
 
 /** A COPY under way: its stream, and the server's verdict with the command tag's row count. */
 export interface CopyStream<S> {
@@ -126,17 +126,23 @@ async function tappedCopyOut(query: ReturnType<Sql['unsafe']>, socket: Socket, m
   return { stream: rows, done };
 }
 
-/** Starts `COPY ... FROM STDIN` on `session`; `done` settles with the server's answer after the stream ends. */
+/**
+ * Starts `COPY ... FROM STDIN` on `session`; `done` settles with the server's
+ * answer after the stream ends. On a session whose socket the library reads
+ * (`tap`), the statement goes out with the first rows (copy-tap.ts).
+ */
 export async function copyIn(session: Sql, statement: string, tap = true): Promise<CopyStream<Writable>> {
+  const socket = tap === false ? undefined : tappableSocket(session);
+  if (socket) {
+    const pipelined = pipelinedCopyIn(socket, statement);
+    heard(pipelined.stream);
+    return pipelined;
+  }
   const query = session.unsafe(statement);
   const done = hookOutcome(query as unknown as SettlingQuery);
   const own = (await observedOnFailure(query.writable(), done)) as Writable;
   heard(own);
-  const socket = tap === false ? undefined : tappableSocket(session);
-  if (!socket) return { stream: own, done };
-  const stream = directCopyIn(socket, own);
-  heard(stream);
-  return { stream, done };
+  return { stream: own, done };
 }
 
 /**

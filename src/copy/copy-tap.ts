@@ -23,6 +23,7 @@
  */
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
+import postgres from 'postgres';
 
 /** What the tap has read so far: `CopyData` messages (one a row) and their payload bytes. */
 export interface TapMeter {
@@ -205,36 +206,119 @@ export class CopyOutParser {
   }
 }
 
-const COPY_DATA_HEADER = 5;
+const QUERY = 0x51; // 'Q'
+const COPY_IN_RESPONSE = 0x47; // 'G'
+const COMMAND_COMPLETE = 0x43; // 'C'
+const COPY_FAIL = 0x66; // 'f'
+/** Messages the server may send at any time, which postgres.js handles with no query of its own under way. */
+const ASYNCHRONOUS = new Set([0x4e /* 'N' notice */, 0x53 /* 'S' parameter status */, 0x41 /* 'A' notification */]);
+
+/** An ErrorResponse's fields by their protocol code, named as postgres.js names them. */
+const ERROR_FIELDS: Readonly<Record<string, string>> = {
+  S: 'severity_local', V: 'severity', C: 'code', M: 'message', D: 'detail', H: 'hint', P: 'position',
+  p: 'internal_position', q: 'internal_query', W: 'where', s: 'schema_name', t: 'table_name',
+  c: 'column_name', d: 'data type_name', n: 'constraint_name', F: 'file', L: 'line', R: 'routine',
+};
+
+/** A COPY FROM under way: its rows' writable, and the server's verdict with the command tag's row count. */
+export interface PipelinedCopy {
+  readonly stream: Writable;
+  readonly done: Promise<number>;
+}
 
 /**
- * The rows of a `COPY ... FROM STDIN` written straight to the session's
- * socket, each chunk one `CopyData` message behind a header of its own.
- * postgres.js's writable copies every chunk into a new buffer to put its
- * header in front (`Buffer.concat`), which on 500 MB of rows was most of the
- * Node process's garbage collection. `own`, postgres.js's writable of the
- * same COPY, still ends it (`CopyDone`) or fails it (`CopyFail`), so the
- * server's verdict reaches postgres.js as always. Call once postgres.js
- * handed `own` over: the statement is on the wire by then.
+ * A `COPY ... FROM STDIN` spoken on the session's socket by the library
+ * itself, on a session with nothing else under way: the statement leaves
+ * together with the first rows, and a small table's rows and `CopyDone`, in
+ * one write. Through postgres.js the statement went first and the rows only
+ * once the server's `CopyInResponse` came back: a round trip and a socket
+ * write more per table, ~100 µs of Node's CPU each on this machine's
+ * loopback, which on 2,000 small tables was a tenth of the copy's CPU.
+ *
+ * The server reads the rows after the statement whatever the timing. If the
+ * statement fails (a missing table, a type mismatch), it answers with its
+ * error and ignores the `CopyData`, `CopyDone` and `CopyFail` messages that
+ * follow, as it ignores them outside COPY by protocol. The replies are read
+ * here, never reaching postgres.js, which has no query under way; what the
+ * server may send at any time (notices, parameter changes) is passed on to
+ * it whole. `done` resolves with the command tag's row count once the
+ * server is ready for the next statement, or rejects with its error (a
+ * `PostgresError`, as postgres.js would make it), or with the connection's
+ * loss. A stream destroyed before the server answered fails the COPY
+ * (`CopyFail`), so nothing of it is committed.
  */
-export function directCopyIn(socket: Socket, own: Writable): Writable {
+export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCopy {
+  const passOn = socket.emit as Emit;
+  let sent = false;
+  /** CopyDone is on the wire: the server decides now, and a CopyFail could change nothing. */
+  let ended = false;
+  let settled = false;
+  let count = 0;
+  let serverError: Error | undefined;
+  let carry: Buffer | null = null;
   let waiting: (() => void) | null = null;
+  let resolveDone!: (count: number) => void;
+  let rejectDone!: (error: unknown) => void;
+  const done = new Promise<number>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  // The caller may give up on a COPY whose peer failed; its outcome is then no news.
+  done.catch(() => undefined);
+
   const onDrain = (): void => {
     const resume = waiting;
     waiting = null;
     resume?.();
   };
-  const onClose = (): void => {
-    direct.destroy(Object.assign(new Error('The connection closed before the copy ended'), { code: 'CONNECTION_CLOSED' }));
-  };
-  socket.on('drain', onDrain);
-  socket.once('close', onClose);
-  const detach = (): void => {
-    socket.off('drain', onDrain);
+  const onClose = (): void => settle(Object.assign(new Error('The connection closed before the copy ended'), { code: 'CONNECTION_CLOSED' }));
+  const settle = (error?: unknown): void => {
+    if (settled) return;
+    settled = true;
+    socket.emit = passOn as Socket['emit'];
     socket.off('close', onClose);
+    socket.off('drain', onDrain);
+    if (error === undefined) {
+      resolveDone(count);
+      return;
+    }
+    rejectDone(error);
+    onDrain();
+    if (!stream.destroyed) stream.destroy(error as Error);
   };
-  // Writes wait in the socket until the event loop turns, so that a small table's rows and
-  // its CopyDone (written by `own.end()` in `final`) leave in one system call, not two.
+  const onData = (read: Buffer): void => {
+    const buffer = carry ? Buffer.concat([carry, read]) : read;
+    carry = null;
+    let at = 0;
+    while (buffer.length - at >= HEADER) {
+      const type = buffer[at] as number;
+      const end = at + 1 + buffer.readUInt32BE(at + 1);
+      if (end > buffer.length) break;
+      const message = buffer.subarray(at, end);
+      at = end;
+      if (type === COPY_IN_RESPONSE) continue;
+      if (type === COMMAND_COMPLETE) {
+        count = tagCount(message);
+      } else if (type === ERROR_RESPONSE) {
+        serverError ??= postgresError(message);
+      } else if (type === READY_FOR_QUERY) {
+        settle(serverError);
+        // Nothing else is under way on the session: anything after it is postgres.js's.
+        if (at < buffer.length) passOn.call(socket, 'data', buffer.subarray(at));
+        return;
+      } else if (ASYNCHRONOUS.has(type)) {
+        passOn.call(socket, 'data', Buffer.from(message));
+      } else {
+        settle(new Error(`Unexpected message '${String.fromCharCode(type)}' from the server during a COPY FROM`));
+        socket.destroy();
+        return;
+      }
+    }
+    if (at < buffer.length) carry = Buffer.from(buffer.subarray(at));
+  };
+
+  // Writes wait in the socket until the event loop turns, so that the statement, a small table's
+  // rows and its CopyDone (written by `final`) leave in one system call.
   let corked = false;
   const cork = (): void => {
     if (corked) return;
@@ -245,28 +329,86 @@ export function directCopyIn(socket: Socket, own: Writable): Writable {
       socket.uncork();
     });
   };
-  const direct: Writable = new Writable({
+  /** Puts the statement on the wire, once, ahead of whatever is written next. */
+  const start = (): boolean => {
+    if (sent) return !settled;
+    sent = true;
+    if (socket.destroyed) {
+      onClose();
+      return false;
+    }
+    socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+      if (event !== 'data') return passOn.call(this, event, ...args);
+      onData(args[0] as Buffer);
+      return true;
+    } as Socket['emit'];
+    socket.on('close', onClose);
+    socket.on('drain', onDrain);
+    cork();
+    socket.write(message(QUERY, Buffer.from(`${statement}\0`, 'utf8')));
+    return true;
+  };
+
+  const stream: Writable = new Writable({
     highWaterMark: HIGH_WATER_BYTES,
     write(chunk: Buffer, _encoding, callback) {
-      const header = Buffer.allocUnsafe(COPY_DATA_HEADER);
-      header[0] = COPY_DATA;
-      header.writeUInt32BE(chunk.length + 4, 1);
+      if (!start()) return callback(failure());
       cork();
-      socket.write(header);
+      socket.write(header(COPY_DATA, chunk.length));
       if (socket.write(chunk) || socket.destroyed) callback();
-      else waiting = () => callback();
+      else waiting = () => callback(settled && serverError ? serverError : undefined);
     },
     final(callback) {
-      detach();
+      if (!start()) return callback(failure());
       cork();
-      own.end();
+      socket.write(header(COPY_DONE, 0));
+      ended = true;
       callback();
     },
     destroy(error, callback) {
-      detach();
-      if (error) own.destroy(error);
+      if (!sent) {
+        sent = true;
+        settle(error ?? new Error('The copy was abandoned before it began'));
+      } else if (!settled && !ended && !socket.destroyed) {
+        // The server answers a CopyFail with its error, which settles `done`.
+        socket.write(message(COPY_FAIL, Buffer.from(`${error?.message ?? 'the copy was abandoned'}\0`, 'utf8')));
+      }
       callback(error);
     },
   });
-  return direct;
+  const failure = (): Error => serverError ?? new Error('The COPY FROM ended before its rows were written');
+  return { stream, done };
+}
+
+/** A protocol message: its type, its length, its body. */
+function message(type: number, body: Buffer): Buffer {
+  return Buffer.concat([header(type, body.length), body]);
+}
+
+/** A message's type and length, for a body of `bodyBytes`. */
+function header(type: number, bodyBytes: number): Buffer {
+  const bytes = Buffer.allocUnsafe(HEADER);
+  bytes[0] = type;
+  bytes.writeUInt32BE(bodyBytes + 4, 1);
+  return bytes;
+}
+
+/** The row count of a CommandComplete tag (`COPY 42`). */
+function tagCount(message: Buffer): number {
+  const tag = message.toString('utf8', HEADER, message.length - 1);
+  return Number(tag.slice(tag.lastIndexOf(' ') + 1)) || 0;
+}
+
+/** An ErrorResponse as postgres.js would reject a query with it. */
+function postgresError(message: Buffer): Error {
+  const fields: Record<string, string> = {};
+  let start = HEADER;
+  for (let i = HEADER; i < message.length - 1; i++) {
+    if (message[i] === 0) {
+      const name = ERROR_FIELDS[String.fromCharCode(message[start] as number)];
+      if (name) fields[name] = message.toString('utf8', start + 1, i);
+      start = i + 1;
+    }
+  }
+  return new (postgres.PostgresError as unknown as new (fields: Record<string, string>) => Error)(fields);
 }
