@@ -13,7 +13,9 @@ import { conninfoValue } from '../pg/identifiers.js';
 import { makeTempDir } from '../pg/temp-dirs.js';
 import { runTool, type PgTools, type ToolTarget } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
-import { messageOf } from '../pg/connect.js';
+import { closeConnection, connectionLost, isConnectionLoss, messageOf, openConnection, toCause, type Connection } from '../pg/connect.js';
+import { cancelledError } from '../util/cancellation.js';
+import { splitStatements } from './sql-statements.js';
 import { readArchive } from './read-archive.js';
 import { exactPattern } from '../selection/unselected-tables.js';
 
@@ -61,7 +63,19 @@ export interface RestoreOptions {
   readonly leaveOutExtensions?: readonly string[];
 }
 
-/** Restores one section; any failing statement fails the restore (`--exit-on-error`). */
+/**
+ * Restores one section; any failing statement fails the restore, and
+ * nothing of the section stays (`--single-transaction --exit-on-error`).
+ *
+ * The pre-data section is sent as one multi-statement query: the script
+ * `pg_restore` writes for it (the very statements it would run), in one
+ * round trip and one transaction, as `--single-transaction` has it.
+ * `pg_restore` itself sends a statement at a time: 2,000 tables' pre-data
+ * took it 0.71-0.73 s on loopback against 0.44-0.45 s as one query, and
+ * ~10 s with 2 ms round trips. When the query fails (nothing of it stayed),
+ * `pg_restore` runs the section again, so that a failure is reported by the
+ * statement that failed, as before.
+ */
 export function restoreSection(
   tools: PgTools,
   dump: SchemaDump,
@@ -69,16 +83,46 @@ export function restoreSection(
   options: RestoreOptions,
   redactor: Redactor,
 ): ResultAsync<void, MigrationError> {
-  const args = [`--section=${options.section}`, '--exit-on-error', `--dbname=${dbnameArg(target.database)}`];
-  if (options.noOwner) args.push('--no-owner', '--no-privileges');
-  // Parallel restore runs each item in its own transaction; pre-data is a dependency chain anyway.
-  if (options.section === 'post-data' && options.jobs > 1) args.push(`--jobs=${options.jobs}`);
-  else args.push('--single-transaction');
+  const selection = [`--section=${options.section}`, ...(options.noOwner ? ['--no-owner', '--no-privileges'] : [])];
   const leaveOut = options.leaveOutExtensions ?? [];
   const listed = leaveOut.length === 0 ? okAsync<string | null, MigrationError>(null) : listWithout(tools, dump, leaveOut);
-  return listed.andThen((list) =>
-    runTool(tools, 'pg_restore', [...args, ...(list ? [`--use-list=${list}`] : []), dump.file], target, redactor).andThen(() => okAsync(undefined)),
+  return listed.andThen((list) => {
+    const chosen = [...selection, ...(list ? [`--use-list=${list}`] : [])];
+    // Parallel restore runs each item in its own transaction; pre-data is a dependency chain anyway.
+    const transaction = options.section === 'post-data' && options.jobs > 1 ? [`--jobs=${options.jobs}`] : ['--single-transaction'];
+    const byTool = (): ResultAsync<void, MigrationError> =>
+      runTool(tools, 'pg_restore', [...chosen, '--exit-on-error', ...transaction, `--dbname=${dbnameArg(target.database)}`, dump.file], target, redactor).map(() => undefined);
+    if (options.section !== 'pre-data') return byTool();
+    return restoreAtOnce(tools, dump, chosen, target, redactor).orElse((error) => (error === null ? byTool() : errAsync(error)));
+  });
+}
+
+/**
+ * Runs the section's script as one query on a connection of its own. Fails
+ * with `null` when the server refused it (the caller asks `pg_restore`, which
+ * names the statement), with the error itself when the run was cancelled or
+ * the connection lost.
+ */
+function restoreAtOnce(tools: PgTools, dump: SchemaDump, args: readonly string[], target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
+  const script = ResultAsync.fromPromise(readArchive(tools, [...args, '--file=-', dump.file]), () => null);
+  return script.andThen((text) =>
+    openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true }).andThen((connection) => {
+      const close = (): void => void closeConnection(connection);
+      target.signal?.addEventListener('abort', close, { once: true });
+      return ResultAsync.fromPromise(connection.sql.unsafe(splitStatements(text).join('\n')).simple(), (error) => {
+        if (target.signal?.aborted) return cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database });
+        if (isConnectionLoss(error)) return connectionLost(`Restoring the pre-data schema of "${target.database}"`, toCause(error, redactor), { side: target.side, database: target.database });
+        return null;
+      })
+        .andThen(() => ResultAsync.fromSafePromise(finish(connection, close, target.signal)))
+        .orElse((error) => ResultAsync.fromSafePromise(finish(connection, close, target.signal)).andThen(() => errAsync(error)));
+    }),
   );
+}
+
+async function finish(connection: Connection, close: () => void, signal: AbortSignal | undefined): Promise<void> {
+  signal?.removeEventListener('abort', close);
+  await closeConnection(connection);
 }
 
 /**
