@@ -104,6 +104,7 @@ export function restoreSection(
  * the connection lost.
  */
 function restoreAtOnce(tools: PgTools, dump: SchemaDump, args: readonly string[], target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
+  if (target.signal?.aborted) return errAsync(cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database }));
   const script = ResultAsync.fromPromise(readArchive(tools, [...args, '--file=-', dump.file]), () => null);
   return script.andThen((text) =>
     openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true }).andThen((connection) => {
