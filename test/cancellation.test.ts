@@ -120,7 +120,15 @@ describe('cancelling a migration through its AbortSignal', () => {
     const holder = await source.sql('orders').reserve();
     try {
       await holder`begin`;
-      await holder`lock table line in access exclusive mode`;
+      // A lock the test cannot get within seconds is news about what an earlier test left: say who holds it.
+      await holder`set local lock_timeout = '20s'`;
+      await holder`lock table line in access exclusive mode`.catch(async (error: unknown) => {
+        const holders = await source.sql('orders')`
+          select a.pid, a.application_name, a.state, a.backend_type, left(a.query, 120) as query, l.mode
+          from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where l.relation = 'line'::regclass and l.granted`;
+        throw new Error(`${String(error)}; the table is held by ${JSON.stringify(holders)}`);
+      });
       const migrator = new Migrator(options('dump'));
       const controller = new AbortController();
       const pending = migrator.preflight({ signal: controller.signal });

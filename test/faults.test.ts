@@ -27,7 +27,12 @@ async function untilRunning(cluster: Cluster, pattern: string): Promise<void> {
       return rows.length > 0;
     },
     BOUND_MS,
-  );
+  ).catch(async (error: unknown) => {
+    // What the library's backends were doing instead, for a wait that never ended.
+    const activity = await cluster.sql()`
+      select state, wait_event_type, wait_event, left(query, 120) as query from pg_stat_activity where application_name = ${APP}`.catch(() => []);
+    throw new Error(`${String(error)}; the library's backends: ${JSON.stringify(activity)}`);
+  });
 }
 
 async function terminateBackends(cluster: Cluster): Promise<number> {
