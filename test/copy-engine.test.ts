@@ -14,7 +14,7 @@ import { listTables } from '../src/pg/queries/tables.js';
 import { planCopy } from '../src/copy/copy-plan.js';
 import { Redactor } from '../src/redact.js';
 import { startClusters, type Cluster } from './support/cluster.js';
-import { fingerprint, within } from './support/compare.js';
+import { eventually, fingerprint, within } from './support/compare.js';
 
 const APP = 'datalakehouse-db-migrate';
 
@@ -222,6 +222,35 @@ describe('the copy engine', () => {
       session.release();
       await pool.end({ timeout: 1 });
     }
+  });
+
+  it('ends the source\'s backend when a session is closed while its COPY TO waits for rows to be read', async () => {
+    await source.exec('create database abandoned');
+    await source.exec('create table rows as select g as id, md5(g::text) as note from generate_series(1, 300000) g', 'abandoned');
+    const pool = sessionPool(source, 'abandoned');
+    const session = await pool.reserve();
+    await session`select 1`;
+    expect(tappableSocket(session) !== undefined).toBe(true);
+    const out = await copyOut(session, 'copy rows to stdout');
+    // One chunk read, then nobody reads on: the socket is paused for backpressure, as when the destination lags.
+    await new Promise<void>((resolve) => out.stream.once('data', () => resolve()));
+    out.stream.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // How the engine drops its sessions when a run is cancelled or fails (worker-sessions.ts).
+    await session.end({ timeout: 1 }).catch(() => undefined);
+    session.release();
+    await pool.end({ timeout: 1 });
+    const running = async (): Promise<number> => {
+      const [row] = await source.sql('abandoned')<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where datname = 'abandoned' and query ilike 'copy rows%' and state = 'active'`;
+      return row?.n ?? 0;
+    };
+    await eventually('the COPY TO ends on the source', async () => (await running()) === 0, 10_000);
+    // Nothing holds the table: DDL gets its lock at once.
+    await source.sql('abandoned').begin(async (tx) => {
+      await tx`set local lock_timeout = '2s'`;
+      await tx`lock table rows in access exclusive mode`;
+    });
   });
 
   it('sends a small COPY FROM\'s statement, rows and end in one write, and answers the next query on the session', async () => {

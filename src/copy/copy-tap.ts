@@ -79,6 +79,7 @@ export function tapCopyOut(socket: Socket, outcome: Promise<unknown>, meter: Tap
   const finish = (ended: boolean): void => {
     socket.emit = passOn as Socket['emit'];
     socket.off('close', onClose);
+    socket.off('finish', onFinish);
     if (paused) {
       paused = false;
       socket.resume();
@@ -95,7 +96,14 @@ export function tapCopyOut(socket: Socket, outcome: Promise<unknown>, meter: Tap
   const onClose = (): void => {
     if (parser.state === 'rows' || parser.state === 'before') finish(false);
   };
+  // The session is ending (postgres.js writes Terminate and half-closes) while rows still come: nobody will
+  // read them. A socket paused for backpressure would leave the server's backend blocked in its send for as
+  // long as this process lives, holding its snapshot and its lock on the table; destroyed, the backend ends.
+  const onFinish = (): void => {
+    if (parser.state === 'rows' || parser.state === 'before') socket.destroy();
+  };
   socket.on('close', onClose);
+  socket.on('finish', onFinish);
   socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'data') return passOn.call(this, event, ...args);
     parser.feed(args[0] as Buffer);
