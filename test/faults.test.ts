@@ -158,7 +158,7 @@ describe('faults while data moves', () => {
     // exists, so both COPYs stay under way (the reader held back by backpressure) until the fault.
     const held = holdWhenCreated(m, 'bulk', 'big');
     const run = m.migrate();
-    await untilRunning(side === 'source' ? source : target, side === 'source' ? 'copy%to stdout%' : 'copy%from stdin%');
+    await untilRunning(side === 'source' ? source : target, side === 'source' ? 'copy%to stdout%' : '%copy%from stdin%');
     await inject();
     await (await held).release();
     const result = await within(BOUND_MS, 'migrate() after the fault', Promise.resolve(run));
@@ -175,7 +175,7 @@ describe('faults while data moves', () => {
   it('ends within a bound when the destination restarts during replication\'s initial copy, and a re-run reaches syncing', async () => {
     const m = migrator('stream', 'replication');
     const run = m.migrate();
-    await untilRunning(target, 'copy%from stdin%');
+    await untilRunning(target, '%copy%from stdin%');
     await target.restart('fast');
     const result = await within(BOUND_MS, 'migrate() after the destination restarted', Promise.resolve(run));
     await m.close();

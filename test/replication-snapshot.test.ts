@@ -107,7 +107,7 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
     await eventually('the copy runs', async () => {
       const rows = await target.sql()`
         select 1 from pg_stat_activity
-        where application_name = ${APP} and datname = ${dbname} and state = 'active' and query ilike 'copy%from stdin%'`;
+        where application_name = ${APP} and datname = ${dbname} and state = 'active' and query ilike '%copy%from stdin%'`;
       return rows.length > 0;
     });
   }

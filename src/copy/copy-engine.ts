@@ -61,7 +61,7 @@ import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { connectionLost, isConnectionLoss, sideByAddress, sideOf, tagSide, toCause, type Connection, type Side } from '../pg/connect.js';
 import type { ConnectionConfig } from '../options.js';
-import { readColumnTypes, readReferencedTables, readTableLayouts } from '../pg/queries/table-pages.js';
+import { readReferencedTables, readTableLayouts, readTargetTables } from '../pg/queries/table-pages.js';
 import { listTables, type TableInfo } from '../pg/queries/tables.js';
 import { readSequences, writeSequence } from '../pg/queries/sequences.js';
 import type { Redactor } from '../redact.js';
@@ -120,6 +120,7 @@ const DEFAULT_TUNING: CopyTuning = {
   splitBytes: 256 * 1024 * 1024,
   rangeBytes: 64 * 1024 * 1024,
   binary: true,
+  freeze: true,
 };
 
 /**
@@ -184,9 +185,9 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
       first<{ v: string }[]>`select current_setting('server_version_num') as v`,
     ]).catch(from('source'));
     const sourceVersion = Number(version[0]?.v);
-    const [targetVersionRow, targetTypes] = await Promise.all([
+    const [targetVersionRow, targetTables] = await Promise.all([
       request.target.sql<{ v: string }[]>`select current_setting('server_version_num') as v`,
-      tuning.binary ? readColumnTypes(request.target.sql) : undefined,
+      readTargetTables(request.target.sql),
     ]).catch(from('target'));
     const targetVersion = Number(targetVersionRow[0]?.v);
     // Binary COPY's wire format of a type is only promised within one major version.
@@ -195,7 +196,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     // wait on each other for its extension lock on a destination older than 16, which extends
     // a relation by one page at a time: see the module comment.
     const canSplit = sourceVersion >= 140000 && targetVersion >= 160000;
-    const items = planCopy(tables, layouts, { ...tuning, binary, canSplit }, targetTypes, referenced);
+    const items = planCopy(tables, layouts, { ...tuning, binary, canSplit }, targetTables, referenced);
     const workers = Math.max(1, Math.min(request.jobs, items.length));
     // A worker opens its sessions once it holds a slot of the run's budget; until the last one has
     // imported the snapshot, the exporting transaction stays open (it ends in `finally`).

@@ -53,17 +53,34 @@ export async function readTableLayouts(sql: Sql): Promise<Map<string, TableLayou
   );
 }
 
+/** What the copy needs to know of a table on the destination. */
+export interface TargetTable {
+  /** The columns' names and types, as {@link TableLayout.columnTypes} spells them. */
+  readonly columnTypes: string;
+  /**
+   * The copying role may empty it in the COPY's own transaction, and so
+   * write it with `COPY ... FREEZE`: it may truncate it, no foreign key
+   * references it, and no trigger fires on `TRUNCATE`. That it holds no rows
+   * is the copy's precondition (the same run's pre-data restore created it),
+   * not something read here.
+   */
+  readonly freezable: boolean;
+}
+
 /**
- * The copied columns' names and types of every ordinary table, as
- * {@link TableLayout.columnTypes} spells them. From the catalog alone: unlike
- * a table's size, it takes no lock on the table.
+ * Every ordinary table of the destination, keyed as {@link layoutKey} spells
+ * it. From the catalog alone: unlike a table's size, it takes no lock on the
+ * table.
  */
-export async function readColumnTypes(sql: Sql): Promise<Map<string, string>> {
-  const rows = await sql<{ schema: string; name: string; types: string | null }[]>`
-    select n.nspname as schema, c.relname as name, ${sql.unsafe(COLUMN_TYPES)} as types
+export async function readTargetTables(sql: Sql): Promise<Map<string, TargetTable>> {
+  const rows = await sql<{ schema: string; name: string; types: string | null; freezable: boolean }[]>`
+    select n.nspname as schema, c.relname as name, ${sql.unsafe(COLUMN_TYPES)} as types,
+           has_table_privilege(c.oid, 'TRUNCATE')
+             and not exists (select 1 from pg_catalog.pg_constraint k where k.confrelid = c.oid and k.contype = 'f')
+             and not exists (select 1 from pg_catalog.pg_trigger g where g.tgrelid = c.oid and (g.tgtype & 32) <> 0) as freezable
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')`;
-  return new Map(rows.map((r) => [layoutKey(r.schema, r.name), r.types ?? '']));
+  return new Map(rows.map((r) => [layoutKey(r.schema, r.name), { columnTypes: r.types ?? '', freezable: r.freezable }]));
 }
 
 /** The tables a foreign key references, keyed as {@link layoutKey} spells them. */
