@@ -121,11 +121,14 @@ export function readStatement(item: CopyItem): string {
  * dirties every page again, and a later vacuum rewrites every page to freeze
  * it. 10M rows of pgbench_accounts into PostgreSQL 15: the COPY took about
  * as long either way (4.0-4.6 s), and the primary key afterwards 1.6-2.2 s
- * against 2.3-2.6 s. Whole dumps, three runs each way: "big" 7.8-8.3 s
- * against 8.3-8.7 s, "many" 9.4-9.7 s against 9.7-10.3 s. The
+ * against 2.3-2.6 s; whole dumps of "big", three runs each way, 7.8-8.3 s
+ * against 8.3-8.7 s. On "many" (64 tables of 14 MB, which stay in shared
+ * buffers while their indexes build) two series measured it within noise,
+ * once each way. The
  * `TRUNCATE` takes the table's ACCESS EXCLUSIVE lock, which a plain COPY
  * would not: a session reading the new table on the destination delays its
- * copy until it ends. `FREEZE` needs the table emptied in the COPY's own
+ * copy until it ends, as it already delayed the primary key added right
+ * after (`ALTER TABLE ... ADD PRIMARY KEY` takes the same lock). `FREEZE` needs the table emptied in the COPY's own
  * transaction: the `TRUNCATE` of the same query, of a table the run's
  * pre-data restore created empty (the copy's precondition).
  */
