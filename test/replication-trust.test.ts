@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
@@ -17,14 +19,14 @@ describe('replication that is trusted only while it holds', () => {
   beforeAll(async () => {
     // A failing apply worker is restarted after wal_retrieve_retry_interval: 5 s by default.
     [source, target] = (await startClusters([{ major: 15 }, { major: 15, settings: { wal_retrieve_retry_interval: "'500ms'" } }])) as [Cluster, Cluster];
-    for (const db of ['conflicted', 'behind', 'forced', 'altered']) {
+    for (const db of ['conflicted', 'behind', 'forced', 'altered', 'resumed']) {
       await source.exec(`create database ${db}`);
       await source.exec('create table items (id int primary key, note text); insert into items select g, md5(g::text) from generate_series(1, 1000) g', db);
     }
-    const m = migrator(['conflicted', 'behind', 'forced', 'altered']);
+    const m = migrator(['conflicted', 'behind', 'forced', 'altered', 'resumed']);
     const status = (await m.migrate())._unsafeUnwrap();
     await m.close();
-    expect(status.databases.map((d) => d.status)).toEqual(['syncing', 'syncing', 'syncing', 'syncing']);
+    expect(status.databases.map((d) => d.status)).toEqual(['syncing', 'syncing', 'syncing', 'syncing', 'syncing']);
   });
 
   afterAll(async () => {
@@ -126,6 +128,40 @@ describe('replication that is trusted only while it holds', () => {
     await m.close();
     const [count] = await target.sql('forced')<{ n: number }[]>`select count(*)::int as n from items`;
     expect(count?.n).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('keeps a synced database whose resuming run died, then stopped by force, from being dropped by a re-run', async () => {
+    // A re-run resumes the replication, recording it running again, and waits for it to catch up: here it cannot.
+    const blocker = await target.sql('resumed').reserve();
+    await blocker`begin`;
+    await blocker`lock table items in access exclusive mode`;
+    await source.exec(`insert into items select g, 'late' from generate_series(1001, 1100) g`, 'resumed');
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/migrate-child.ts', import.meta.url))], {
+      env: { ...process.env, SOURCE_URI: source.uri(), TARGET_URI: target.uri(), DATABASE: 'resumed' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await eventually('the re-run records the replication running', async () => {
+        const [row] = await target.sql()<{ status: string }[]>`select status from datalakehouse_migrate.database_state where dbname = 'resumed'`;
+        return row?.status === 'running';
+      });
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      await blocker`rollback`;
+      blocker.release();
+    }
+
+    const m = migrator(['resumed']);
+    const forced = await m.stop({ force: true, timeoutMs: 1000 });
+    expect(forced.isOk(), JSON.stringify(forced)).toBe(true);
+    expect(forced._unsafeUnwrap().databases).toEqual([expect.objectContaining({ dbname: 'resumed', status: 'failed', errorKind: 'unsafe-stop' })]);
+    await target.exec(`insert into items values (9000, 'written after the switch')`, 'resumed');
+    const again = (await m.migrate())._unsafeUnwrap();
+    await m.close();
+    expect(again.databases).toEqual([expect.objectContaining({ dbname: 'resumed', status: 'failed', errorKind: 'unsafe-stop' })]);
+    expect(await target.sql('resumed')`select note from items where id = 9000`).toEqual([{ note: 'written after the switch' }]);
   });
 
   it('reports a schema change on the source that the destination cannot apply, rather than staying syncing', async () => {

@@ -49,9 +49,9 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
     }
     // A replication already stopped is `done` and holds nothing; a pending one never started.
     const replicated = status.databases.filter((db) => db.method === 'replication' && db.status !== 'done' && db.status !== 'pending');
-    // Which of them had synced: their status may read failed now, but their destination holds the copy.
+    // Which of them had synced: their status may read failed now (or running, from a resume that died), but their destination holds the copy.
     const records = yield* query(target, context.redactor, 'internal', 'Reading the migration state', readStates);
-    const synced = new Set(records.filter((r) => r.status === 'syncing').map((r) => r.dbname));
+    const synced = new Set(records.filter((r) => r.synced).map((r) => r.dbname));
 
     const behind = new Map<string, string>();
     for (const db of replicated.filter((d) => d.status === 'syncing')) {

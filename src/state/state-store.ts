@@ -56,6 +56,13 @@ export interface DatabaseRecord {
   readonly replicationName: string;
   /** False for a record an older version wrote, whose objects go by the name derived from the database's name. */
   readonly replicationNameRecorded: boolean;
+  /**
+   * The replication reached `syncing` since it last started afresh, whatever
+   * its status says now: a re-run that resumes it records it `running`
+   * again, and if that run dies there, the destination still holds a copy
+   * the user may have switched over to.
+   */
+  readonly synced: boolean;
   readonly startedAt: string | null;
   readonly updatedAt: string | null;
 }
@@ -84,7 +91,8 @@ export async function ensureStateTable(sql: Sql): Promise<void> {
       add column if not exists apply_errors_baseline bigint not null default 0,
       add column if not exists replication_rights jsonb,
       add column if not exists source_dbname text,
-      add column if not exists replication_name text`).simple();
+      add column if not exists replication_name text,
+      add column if not exists synced_at timestamptz`).simple();
 }
 
 interface Row {
@@ -102,6 +110,7 @@ interface Row {
   replication_rights?: ReplicationPaths | null;
   source_dbname?: string | null;
   replication_name?: string | null;
+  synced_at?: string | null;
   started_at: Date;
   updated_at: Date;
 }
@@ -131,6 +140,7 @@ export async function readStates(sql: Sql): Promise<DatabaseRecord[]> {
     rights: r.replication_rights ?? null,
     replicationName: r.replication_name ?? replicationName(r.dbname),
     replicationNameRecorded: typeof r.replication_name === 'string',
+    synced: r.status === 'syncing' || (r.synced_at !== null && r.synced_at !== undefined),
     startedAt: new Date(r.started_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
   }));
@@ -165,7 +175,7 @@ export async function recordStart(sql: Sql, start: StartRecord): Promise<void> {
       fallback_reasons = excluded.fallback_reasons, created_database = excluded.created_database,
       source_system_id = excluded.source_system_id, source_database_oid = excluded.source_database_oid,
       target_database_oid = excluded.target_database_oid, apply_errors_baseline = 0, source_dbname = excluded.source_dbname,
-      replication_name = excluded.replication_name, started_at = now(), updated_at = now()
+      replication_name = excluded.replication_name, synced_at = null, started_at = now(), updated_at = now()
     where s.status = any(${sql.array(from)}::text[])
     returning 1`;
   if (rows.length === 0) throw new Error(`The state of "${start.dbname}" may not start over from where it is`);
@@ -192,6 +202,7 @@ export async function recordState(sql: Sql, dbname: string, change: StateChange)
     set status = ${change.status}, error = ${change.error ?? null}, error_kind = ${change.errorKind ?? null},
         apply_errors_baseline = coalesce(${change.applyErrorsBaseline ?? null}::bigint, apply_errors_baseline),
         replication_rights = coalesce(${change.rights ? sql.json(change.rights as unknown as JSONValue) : null}::jsonb, replication_rights),
+        synced_at = case when ${change.status} = 'syncing' then coalesce(synced_at, now()) else synced_at end,
         updated_at = now()
     where dbname = ${dbname} and status = any(${sql.array(from)}::text[])
     returning 1`;
