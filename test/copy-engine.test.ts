@@ -93,11 +93,11 @@ describe('the copy engine', () => {
     const filled = (name: string): string => `insert into ${name} select g, repeat(md5(g::text), 3) from generate_series(1, 20000) g;`;
     await database(
       'frozen',
-      `create table large (id int primary key, note text);
+      `create table "Large ""quoted"" one" (id int primary key, note text);
        create table small (id int primary key, note text);
        create table referenced (id int primary key, note text);
        create table watched (id int primary key, note text);`,
-      filled('large') + filled('referenced') + filled('watched') + 'insert into small select g, md5(g::text) from generate_series(1, 100) g;',
+      filled('"Large ""quoted"" one"') + filled('referenced') + filled('watched') + 'insert into small select g, md5(g::text) from generate_series(1, 100) g;',
       // On the destination only: what would make emptying a table first fail, or do something.
       `create table pointer (id int references referenced);
        create table truncations (at timestamptz);
@@ -118,7 +118,7 @@ describe('the copy engine', () => {
         select count(*) > 0 and bool_and(all_frozen and all_visible) as frozen from pg_visibility_map(${table}::regclass)`;
       return row?.frozen ?? false;
     };
-    expect(await frozen('large')).toBe(true);
+    expect(await frozen('"Large ""quoted"" one"')).toBe(true);
     expect(await frozen('small')).toBe(false);
     expect(await frozen('referenced')).toBe(false);
     expect(await frozen('watched')).toBe(false);
