@@ -28,7 +28,17 @@ export interface RunStepsOptions {
    * Runs the steps, and then `then`, as one script: one round trip and one
    * transaction instead of one a step (see {@link runTogether}).
    */
-  readonly together?: { readonly then?: string } | undefined;
+  readonly together?: Together | undefined;
+}
+
+export interface Together {
+  /** A statement run last, in the same transaction. */
+  readonly then?: string;
+  /**
+   * The script's index builds use no parallel workers
+   * (`max_parallel_maintenance_workers = 0` for its transaction).
+   */
+  readonly serialBuilds?: boolean;
 }
 
 const PASS_ORDER: Record<RestorePass, number> = { main: 0, acl: 1, 'post-acl': 2 };
@@ -87,15 +97,16 @@ function describeFailure(target: Connection, error: unknown, redactor: Redactor)
 function runTogether(
   target: Connection,
   steps: readonly PostDataStep[],
-  options: RunStepsOptions & { readonly together: { readonly then?: string } },
+  options: RunStepsOptions & { readonly together: Together },
 ): ResultAsync<void, MigrationError> {
   if (options.signal?.aborted) return errAsync(describeFailure(target, new Cancelled(), options.redactor));
   const ordered = inRunOrder(steps, options.noOwner);
   const then = options.together.then;
   if (ordered.length === 0 && !then) return okAsync(undefined);
   const script = knownSettings(target.sql).then((known) => {
-    const statements = ordered.flatMap(({ step, sql }) => [...step.settings.filter((statement) => known(statement)), sql]);
-    return target.sql.unsafe([...statements, ...(then ? [then] : [])].join('\n')).simple();
+    const first = options.together.serialBuilds ? ['SET LOCAL max_parallel_maintenance_workers = 0;'] : [];
+    const statements = ordered.flatMap(({ step, sql }) => [...step.settings, sql]);
+    return target.sql.unsafe([...first, ...statements].filter((statement) => known(statement)).concat(then ? [then] : []).join('\n')).simple();
   });
   return ResultAsync.fromPromise(script, (error) => error).map(() => undefined).orElse((error) => {
     if (options.signal?.aborted) return errAsync(describeFailure(target, new Cancelled(), options.redactor));
@@ -132,17 +143,22 @@ function inRunOrder(steps: readonly PostDataStep[], noOwner: boolean): { step: P
 
 const settingsBySql = new WeakMap<Sql, Promise<(statement: string) => boolean>>();
 
+/** Settings a script may carry that older servers lack. */
+const NEWER_SETTINGS = ['transaction_timeout', 'max_parallel_maintenance_workers'];
+
 /**
- * Which of pg_restore's settings the destination knows: a newer pg_restore
+ * Which settings of a script the destination knows: a newer pg_restore
  * writes `SET transaction_timeout` in its script, but sends it only to
- * servers that have it when it restores itself.
+ * servers that have it when it restores itself; parallel index builds came
+ * with PostgreSQL 11.
  */
 function knownSettings(sql: Sql): Promise<(statement: string) => boolean> {
   let known = settingsBySql.get(sql);
   if (!known) {
-    known = sql<{ known: boolean }[]>`select exists (select 1 from pg_settings where name = 'transaction_timeout') as known`.then(
-      ([row]) => (statement: string) => row?.known === true || !statement.startsWith('SET LOCAL transaction_timeout '),
-    );
+    known = sql<{ name: string }[]>`select name from pg_settings where name = any(${NEWER_SETTINGS})`.then((rows) => {
+      const missing = NEWER_SETTINGS.filter((name) => !rows.some((row) => row.name === name));
+      return (statement: string) => !missing.some((name) => statement.startsWith(`SET LOCAL ${name} `));
+    });
     known.catch(() => settingsBySql.delete(sql));
     settingsBySql.set(sql, known);
   }

@@ -18,7 +18,7 @@ import type { Redactor } from '../redact.js';
 import { createDatabase } from './database.js';
 import { planRoleSync, roleFacts, withoutSuperuserAttributes, type RoleSyncPlan } from './roles.js';
 import { planPostData, type PostDataPlan, type PostDataStep } from './post-data-plan.js';
-import { runSteps } from './post-data-runner.js';
+import { runSteps, type Together } from './post-data-runner.js';
 import { dumpSchema, restoreSection, type DumpExclusions, type SchemaDump } from './schema-dump.js';
 
 export interface SchemaSyncContext {
@@ -68,7 +68,7 @@ export interface DatabaseSchema {
   runPostData(
     target: Connection,
     steps: readonly PostDataStep[],
-    options: { readonly jobs: number; readonly signal?: AbortSignal | undefined; readonly together?: { readonly then?: string } },
+    options: { readonly jobs: number; readonly signal?: AbortSignal | undefined; readonly together?: Together },
   ): ResultAsync<void, MigrationError>;
   dispose(): Promise<void>;
 }
