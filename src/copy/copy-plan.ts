@@ -80,7 +80,8 @@ export function planCopy(
     const format: CopyFormat = binary ? 'binary' : 'text';
     const split = options.canSplit && pages * BLOCK_BYTES > options.splitBytes;
     const count = split ? Math.ceil((pages * BLOCK_BYTES) / options.rangeBytes) : 1;
-    const table: PlannedTable = { info, format, pieces: count, freeze: options.freeze && count === 1 && info.bytes >= FREEZE_BYTES && targetTables.get(key)?.freezable === true };
+    const freeze = options.freeze && count === 1 && info.bytes >= FREEZE_BYTES && targetTables.get(key)?.freezable === true;
+    const table: PlannedTable = { info, format, pieces: count, freeze };
     if (count === 1) {
       items.push({ table, range: null, estimatedBytes: info.bytes });
       continue;
@@ -124,13 +125,15 @@ export function readStatement(item: CopyItem): string {
  * against 2.3-2.6 s; whole dumps of "big", three runs each way, 7.8-8.3 s
  * against 8.3-8.7 s. On "many" (64 tables of 14 MB, which stay in shared
  * buffers while their indexes build) two series measured it within noise,
- * once each way. The
- * `TRUNCATE` takes the table's ACCESS EXCLUSIVE lock, which a plain COPY
- * would not: a session reading the new table on the destination delays its
- * copy until it ends, as it already delayed the primary key added right
- * after (`ALTER TABLE ... ADD PRIMARY KEY` takes the same lock). `FREEZE` needs the table emptied in the COPY's own
- * transaction: the `TRUNCATE` of the same query, of a table the run's
- * pre-data restore created empty (the copy's precondition).
+ * once each way.
+ *
+ * `FREEZE` needs the table emptied in the COPY's own transaction: the
+ * `TRUNCATE` of the same query, of a table the run's pre-data restore
+ * created empty (the copy's precondition). The `TRUNCATE` takes the table's
+ * ACCESS EXCLUSIVE lock, which a plain COPY would not: a session reading the
+ * new table on the destination delays its copy until it ends, as it already
+ * delayed the primary key added right after (`ALTER TABLE ... ADD PRIMARY
+ * KEY` takes the same lock).
  */
 export function writeStatement(table: PlannedTable): string {
   const { info, format } = table;
