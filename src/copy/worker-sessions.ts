@@ -11,6 +11,27 @@ import type { ReservedSql, Sql } from 'postgres';
 import { quoteLiteral } from '../pg/identifiers.js';
 import { ABORT_END_SECONDS } from '../pg/pool.js';
 
+/**
+ * How values are written as text, pinned on both sides. A table without a
+ * portable binary form travels as text, and a server renders dates by
+ * DateStyle, intervals by IntervalStyle, floats by extra_float_digits, money
+ * by lc_monetary and object names (`regclass`, …) by search_path, each of
+ * which a database or role may default differently on either cluster.
+ * Rendered under one side's defaults and read under the other's, `12/05`
+ * becomes another day and `-1 2:03:04` another interval, without an error.
+ * These are the renderings every server reads back exactly (3 digits: the
+ * shortest exact float from PostgreSQL 12, 17 significant digits before).
+ */
+const TEXT_FORM = [
+  "datestyle = 'ISO, YMD'",
+  "intervalstyle = 'postgres'",
+  'extra_float_digits = 3',
+  "bytea_output = 'hex'",
+  "lc_monetary = 'C'",
+  "timezone = 'UTC'",
+  'search_path = pg_catalog',
+];
+
 export class WorkerSessions {
   readonly #open = new Set<ReservedSql>();
 
@@ -20,7 +41,8 @@ export class WorkerSessions {
     await session
       .unsafe(
         `begin isolation level repeatable read read only; set transaction snapshot ${quoteLiteral(snapshotId)}; ` +
-          'set local row_security = off; set local statement_timeout = 0; set local idle_in_transaction_session_timeout = 0',
+          'set local row_security = off; set local statement_timeout = 0; set local idle_in_transaction_session_timeout = 0; ' +
+          TEXT_FORM.map((setting) => `set local ${setting}`).join('; '),
       )
       .simple();
     return session;
@@ -28,7 +50,7 @@ export class WorkerSessions {
 
   async writer(target: Sql): Promise<Sql> {
     const session = this.#track(await target.reserve());
-    await session.unsafe('set statement_timeout = 0').simple();
+    await session.unsafe(['statement_timeout = 0', ...TEXT_FORM].map((setting) => `set ${setting}`).join('; ')).simple();
     return session;
   }
 

@@ -29,7 +29,9 @@ export interface TableLayout {
  * are the same everywhere) and enums (sent as their labels). An array of a
  * user-defined type carries its element type's OID and a composite its
  * columns' types' OIDs, which differ between clusters and fail the copy; such
- * tables, and those with extension types, are copied as text.
+ * tables, and those with extension types, are copied as text. So are the
+ * object references (`regclass`, `regtype`, … and their arrays): their binary
+ * form is the object's OID on the source, their text its name.
  */
 export async function readTableLayouts(sql: Sql): Promise<Map<string, TableLayout>> {
   const rows = await sql<{ schema: string; name: string; pages: string; binary: boolean; types: string | null }[]>`
@@ -41,7 +43,8 @@ export async function readTableLayouts(sql: Sql): Promise<Map<string, TableLayou
                        where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
                          and (t.typsend = 0 or t.typreceive = 0 or b.typsend = 0 or b.typreceive = 0
                               or b.typtype in ('c', 'd', 'p')
-                              or (b.oid >= 16384 and b.typtype <> 'e'))) as binary,
+                              or (b.oid >= 16384 and b.typtype <> 'e')
+                              or (b.oid < 16384 and (b.typname like 'reg%' or b.typname like '\\_reg%')))) as binary,
            ${sql.unsafe(COLUMN_TYPES)} as types
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')`;
