@@ -48,7 +48,7 @@ export interface DatabaseStartEvent {
  */
 export interface SchemaEvent {
   readonly type: 'schema';
-  readonly step: 'roles' | 'database' | 'pre-data' | 'post-data' | 'extension' | 'statistics';
+  readonly step: 'roles' | 'database' | 'pre-data' | 'post-data' | 'extension' | 'statistics' | 'properties';
   readonly dbname: string | null;
   /** What was applied, e.g. "12 roles created, 1 already present". */
   readonly detail: string;

@@ -9,13 +9,14 @@
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
-import { isConnectionLoss, query, toCause, type Connection } from '../pg/connect.js';
+import { closeConnection, isConnectionLoss, messageOf, openConnection, query, toCause, type Connection } from '../pg/connect.js';
 import { readableIdent } from '../pg/identifiers.js';
 import type { DatabaseInfo } from '../pg/queries/databases.js';
 import { runTool, type PgTools } from '../pg/tools.js';
 import type { ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
 import { createDatabase } from './database.js';
+import { applyDatabaseProperties, readDatabaseProperties } from './database-properties.js';
 import { planRoleSync, roleFacts, withoutSuperuserAttributes, type RoleSyncPlan } from './roles.js';
 import { planPostData, type PostDataPlan, type PostDataStep } from './post-data-plan.js';
 import { runSteps, type Together } from './post-data-runner.js';
@@ -70,6 +71,13 @@ export interface DatabaseSchema {
     steps: readonly PostDataStep[],
     options: { readonly jobs: number; readonly signal?: AbortSignal | undefined; readonly together?: Together },
   ): ResultAsync<void, MigrationError>;
+  /**
+   * Gives the destination database the source database's own settings,
+   * connection limit, comment and grants (database-properties.ts), for a
+   * database the migration created, once its content is in. A statement the
+   * destination refuses is a warning, not a failure.
+   */
+  applyDatabaseProperties(): ResultAsync<void, MigrationError>;
   dispose(): Promise<void>;
 }
 
@@ -253,8 +261,34 @@ export class SchemaSync {
           .orElse((error) => planning.orElse(() => okAsync(undefined)).andThen(() => errAsync<void, MigrationError>(error)))
           .map(() => emit({ type: 'schema', step: 'pre-data', dbname, detail: 'applied' }));
       };
+      const applyProperties = (): ResultAsync<void, MigrationError> =>
+        ResultAsync.fromPromise(readDatabaseProperties(tools, dump.file, { source: sourceDbname, target: dbname }, noOwner), (error) =>
+          migrationError('schema', `Reading the properties of database "${sourceDbname}" from its schema dump failed: ${redactor.scrub(messageOf(error))}`, {
+            database: dbname,
+            hint: 'pg_restore could not read the dump it was given; check the temporary directory and the client tools.',
+          }),
+        ).andThen((statements) => {
+          if (statements.length === 0) return okAsync(undefined);
+          return openConnection(target, 'target', dbname, redactor, { max: 1, single: true, readWrite: true }).andThen((connection) =>
+            query(connection, redactor, 'schema', 'Setting the database\'s properties', (sql) => applyDatabaseProperties(sql, statements))
+              .andThen((outcome) => ResultAsync.fromSafePromise(closeConnection(connection)).map(() => outcome))
+              .orElse((error) => ResultAsync.fromSafePromise(closeConnection(connection)).andThen(() => errAsync(error)))
+              .map(({ applied, refused }) => {
+                for (const { statement, message } of refused) {
+                  emit({
+                    type: 'warning',
+                    dbname,
+                    message: `The destination refused a property of database "${dbname}": ${redactor.scrub(message)} (${firstLine(statement)})`,
+                    hint: 'Run the statement on the destination as the database owner or a superuser, once any role it names exists there.',
+                  });
+                }
+                emit({ type: 'schema', step: 'properties', dbname, detail: `${applied} of ${statements.length} applied (settings, connection limit, comment, grants)` });
+              }),
+          );
+        });
       return {
         applyPreData,
+        applyDatabaseProperties: applyProperties,
         planPostData: planned,
         runPostData: (targetDb, steps, options) => runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal, together: options.together }),
         dispose: dump.dispose,
@@ -276,4 +310,9 @@ export function withDatabaseSchema<T>(
       .andThen((value) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => okAsync(value)))
       .orElse((error) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => errAsync(error))),
   );
+}
+
+function firstLine(statement: string): string {
+  const line = statement.split('\n')[0] as string;
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
