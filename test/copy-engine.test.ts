@@ -396,7 +396,25 @@ describe('the copy engine', () => {
     }
   });
 
-  it('copies in binary by default, and as text the tables whose types can\'t travel that way or differ on the destination', async () => {
+  for (const tap of [true, false]) {
+    it(`fails a COPY TO the source refuses at its first row, its error in the same read as the COPY's start, without an unheard error (${tap ? 'tapped' : 'postgres.js\'s stream'})`, async () => {
+      const pool = sessionPool(source, 'postgres');
+      const session = await pool.reserve();
+      try {
+        await session`select 1`;
+        const out = await copyOut(session, 'copy (select 1 / (g - 1) from generate_series(1, 3) g) to stdout', { tap });
+        out.stream.resume();
+        await expect(within(5_000, 'the COPY TO', out.done)).rejects.toThrow(/division by zero/);
+        const [row] = await within(5_000, 'the query after the COPY', session<{ n: number }[]>`select 1 as n`);
+        expect(row?.n).toBe(1);
+      } finally {
+        session.release();
+        await pool.end({ timeout: 1 });
+      }
+    });
+  }
+
+  it('copies in binary by default, and as text the tables whose types (or their arrays\' elements) can\'t travel that way or differ on the destination', async () => {
     await database(
       'formats',
       `create type mood as enum ('sad', 'ok', 'happy');
@@ -405,12 +423,14 @@ describe('the copy engine', () => {
        create table plain (id int primary key, amount numeric, at timestamptz, tags text[], doc jsonb, money money, span int4range);
        create table moods (id int primary key, now mood, history mood[], score positive);
        create table pairs (id int primary key, p pair, ps pair[]);
-       create table widened (id int primary key, n int);`,
+       create table widened (id int primary key, n int);
+       create table grants (id int primary key, acl aclitem[]);`,
       `insert into plain select g, g * 1.5, now() - g * interval '1 hour', array['a', g::text], jsonb_build_object('g', g), g, int4range(g, g + 10)
          from generate_series(1, 2000) g;
        insert into moods select g, 'ok', array['sad', 'happy']::mood[], g from generate_series(1, 2000) g;
        insert into pairs select g, row(g, 'x')::pair, array[row(g, 'y')::pair] from generate_series(1, 2000) g;
-       insert into widened select g, g from generate_series(1, 2000) g;`,
+       insert into widened select g, g from generate_series(1, 2000) g;
+       insert into grants values (1, '{postgres=arwdDxt/postgres}');`,
       // The destination's table was made wider by hand: binary int4 rows would not read as int8.
       'alter table widened alter column n type bigint;',
     );
@@ -420,7 +440,7 @@ describe('the copy engine', () => {
     // The plan the copy made, from both clusters' catalogs.
     const [tables, layouts, targetTypes] = await Promise.all([listTables(source.sql('formats')), readTableLayouts(source.sql('formats')), readTargetTables(target.sql('formats'))]);
     const plan = planCopy(tables, layouts, { binary: true, canSplit: true, splitBytes: 1e12, rangeBytes: 1e12, freeze: false }, targetTypes);
-    expect(Object.fromEntries(plan.map((item) => [item.table.info.name, item.table.format]))).toEqual({ plain: 'binary', moods: 'text', pairs: 'text', widened: 'text' });
+    expect(Object.fromEntries(plan.map((item) => [item.table.info.name, item.table.format]))).toEqual({ plain: 'binary', moods: 'text', pairs: 'text', widened: 'text', grants: 'text' });
   });
 
   it('copies the tables foreign keys reference first, then the largest first', async () => {

@@ -53,6 +53,11 @@ interface SettlingQuery {
  * its stream, as postgres.js does; the next (the statement's end) and any
  * rejection go to `done`. Hooked before the query runs because a small COPY
  * TO arrives whole in one socket read, its end included.
+ *
+ * The stream is heard ({@link heard}) the moment postgres.js makes it: a COPY
+ * the server refuses at its first row sends its error in the same read as
+ * its start, and postgres.js destroys the stream with it before whoever
+ * awaits the stream could listen; unheard, that error would end the process.
  */
 function hookOutcome(query: SettlingQuery, onStream?: (stream: unknown) => void): Promise<number> {
   const { resolve: first, reject: firstReject } = query;
@@ -61,6 +66,7 @@ function hookOutcome(query: SettlingQuery, onStream?: (stream: unknown) => void)
     query.resolve = (value) => {
       if (!streamed) {
         streamed = true;
+        heard(value as Readable | Writable);
         onStream?.(value);
         first(value);
         return;

@@ -25,7 +25,8 @@ export interface TableLayout {
  * {@link layoutKey} spells it.
  *
  * A type's binary COPY form is safe between two clusters when it has send and
- * receive functions and names no object by OID: built-in types (their OIDs
+ * receive functions (an array's elements too: `aclitem[]` has them, `aclitem`
+ * has not) and names no object by OID: built-in types (their OIDs
  * are the same everywhere) and enums (sent as their labels). An array of a
  * user-defined type carries its element type's OID and a composite its
  * columns' types' OIDs, which differ between clusters and fail the copy; such
@@ -42,6 +43,7 @@ export async function readTableLayouts(sql: Sql): Promise<Map<string, TableLayou
                          join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
                        where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
                          and (t.typsend = 0 or t.typreceive = 0 or b.typsend = 0 or b.typreceive = 0
+                              or exists (select 1 from pg_type e where e.oid = b.typelem and b.typlen = -1 and (e.typsend = 0 or e.typreceive = 0))
                               or b.typtype in ('c', 'd', 'p')
                               or (b.oid >= 16384 and b.typtype <> 'e')
                               or (b.oid < 16384 and (b.typname like 'reg%' or b.typname like '\\_reg%')))) as binary,
