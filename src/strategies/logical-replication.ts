@@ -38,6 +38,7 @@ import { compareWithSnapshot } from './replication/snapshot-counts.js';
 import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
 import { copyDataAndIndexes } from './data-and-indexes.js';
+import { quietReplicaTriggers, restoreReplicaTriggers } from './replication/replica-triggers.js';
 import type { CatchUpResult, DatabaseJob, Inspection, MigrationStart, MigrationStrategy, Reached, StopOptions } from './strategy.js';
 import { analyzeWhatLacksStatistics } from '../schema/statistics.js';
 
@@ -64,6 +65,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       .andThen((rights) =>
         this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, rights, name))
           .andThen((held) => this.#copyUnder(job, schema, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
+          .andThen(() => this.#step(job, 'Quieting the triggers that fire for a replica', () => quietReplicaTriggers(job.target.sql)))
           .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, rights, name)))
           .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }))
           .map((reached) => ({ ...reached, rights: rights.paths })),
@@ -112,6 +114,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         if (options.standalone) await this.#analyzeTheRest(job);
         await rights.dropSubscription(job.target.sql, name);
       }
+      // Only now that nothing replicates into it may the destination's triggers fire for a replica again.
+      await restoreReplicaTriggers(job.source.sql, job.target.sql);
       await this.#dropSlots(job, rights, name, syncSlots);
       await rights.dropPublication(job.source.sql, name);
       job.emit({ type: 'replication:state', dbname: job.dbname, state: 'stopped', tablesReady: 0, tablesTotal: 0 });
