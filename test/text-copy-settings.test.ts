@@ -83,3 +83,59 @@ describe('values copied as text', () => {
     });
   }
 });
+
+describe('values of a database in another encoding than UTF-8', () => {
+  let source: Cluster;
+  let target: Cluster;
+
+  beforeAll(async () => {
+    [source, target] = (await startClusters([{}, {}])) as [Cluster, Cluster];
+    await source.exec(`create database bytes encoding 'SQL_ASCII' locale 'C' template template0`);
+    await source.exec(`create database windows encoding 'WIN1252' locale 'C' template template0`);
+    for (const db of ['bytes', 'windows']) {
+      await source.exec(
+        `create table notes (id int primary key, body text not null, tags text[] not null);
+         insert into notes values (1, E'caf\\351 cr\\350me', array[E'\\351t\\351']), (2, E'quote \\201 and \\223x\\224', array['plain']);
+         insert into notes select g, repeat(E'\\351', g % 50), array[g::text] from generate_series(3, 5000) g;`,
+        db,
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('is refused, not changed, when the schema of a SQL_ASCII database holds bytes that are not UTF-8', async () => {
+    await source.exec(`create database odd_schema encoding 'SQL_ASCII' locale 'C' template template0`);
+    await source.exec(`create table notes (id int primary key, body text not null default E'caf\\351'); comment on table notes is E'cr\\350me';`, 'odd_schema');
+    const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: ['odd_schema'], method: 'dump' });
+    try {
+      const status = (await migrator.migrate())._unsafeUnwrap();
+      expect(status.databases[0]).toMatchObject({ status: 'failed', errorKind: 'schema', error: expect.stringMatching(/UTF-?8/) });
+    } finally {
+      await migrator.close();
+    }
+  });
+
+  /** Each row's bytes as the database stores them, with no conversion. */
+  const BYTES = `select id, encode(convert_to(body, getdatabaseencoding()), 'hex') as body, encode(convert_to(tags::text, getdatabaseencoding()), 'hex') as tags from notes order by id`;
+
+  it('arrive byte for byte, those UTF-8 has no character for included', async () => {
+    const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: ['bytes', 'windows'], method: 'dump' });
+    try {
+      const status = (await migrator.migrate())._unsafeUnwrap();
+      expect(status.databases.map((d) => [d.dbname, d.status, d.error])).toEqual([
+        ['bytes', 'done', null],
+        ['windows', 'done', null],
+      ]);
+      for (const db of ['bytes', 'windows']) {
+        const [expected, actual] = await Promise.all([source.sql(db).unsafe(BYTES), target.sql(db).unsafe(BYTES)]);
+        expect(expected).toHaveLength(5000);
+        expect(actual).toEqual(expected);
+      }
+    } finally {
+      await migrator.close();
+    }
+  });
+});

@@ -182,7 +182,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
       listTables(first).then((all) => (request.tables ? all.filter(request.tables) : all)),
       readTableLayouts(first),
       readReferencedTables(first),
-      first<{ v: string }[]>`select current_setting('server_version_num') as v`,
+      first<{ v: string; encoding: string }[]>`select current_setting('server_version_num') as v, getdatabaseencoding() as encoding`,
     ]).catch(from('source'));
     const sourceVersion = Number(version[0]?.v);
     const [targetVersionRow, targetTables] = await Promise.all([
@@ -196,7 +196,8 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     // wait on each other for its extension lock on a destination older than 16, which extends
     // a relation by one page at a time: see the module comment.
     const canSplit = sourceVersion >= 140000 && targetVersion >= 160000;
-    const items = planCopy(tables, layouts, { ...tuning, binary, canSplit }, targetTables, referenced);
+    const sourceEncoding = version[0]?.encoding ?? 'UTF8';
+    const items = planCopy(tables, layouts, { ...tuning, binary, canSplit, sourceEncoding }, targetTables, referenced);
     const workers = Math.max(1, Math.min(request.jobs, items.length));
     // A worker opens its sessions once it holds a slot of the run's budget; until the last one has
     // imported the snapshot, the exporting transaction stays open (it ends in `finally`).

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { qualified, quoteIdent } from '../pg/identifiers.js';
+import { qualified, quoteIdent, quoteLiteral } from '../pg/identifiers.js';
 import { layoutKey, type TableLayout, type TargetTable } from '../pg/queries/table-pages.js';
 import type { TableInfo } from '../pg/queries/tables.js';
 
@@ -29,6 +29,11 @@ export interface PlanOptions {
    * lets the copy empty first ({@link TargetTable.freezable}).
    */
   readonly freeze: boolean;
+  /**
+   * The source database's encoding. Outside UTF-8, rows travel as text in
+   * that encoding, unconverted (see {@link PlannedTable.encoding}).
+   */
+  readonly sourceEncoding?: string;
 }
 
 export interface PlannedTable {
@@ -38,6 +43,17 @@ export interface PlannedTable {
   readonly pieces: number;
   /** Its one piece is written frozen: see {@link writeStatement}. */
   readonly freeze: boolean;
+  /**
+   * The encoding its text travels in, both COPYs saying so (`ENCODING`);
+   * null for the sessions' own, UTF-8. A database in another encoding may
+   * hold bytes UTF-8 has no character for (any byte in SQL_ASCII, 0x81 in
+   * WIN1252): converted to the sessions' UTF-8 they would fail the copy, or
+   * read back as other bytes. In the database's own encoding both servers
+   * pass them as they are, as pg_dump and pg_restore do; a binary COPY has no
+   * such option (its text goes through the client encoding), so these
+   * tables travel as text.
+   */
+  readonly encoding: string | null;
 }
 
 /** Pages `[from, to)` of the table; `to` null reads to its end. */
@@ -75,13 +91,18 @@ export function planCopy(
     const key = layoutKey(info.schema, info.name);
     const layout = layouts.get(key);
     const pages = layout?.pages ?? 0;
+    const encoding = options.sourceEncoding !== undefined && options.sourceEncoding !== 'UTF8' ? options.sourceEncoding : null;
     const binary =
-      options.binary && layout?.binaryCapable === true && info.columns.length > 0 && targetTables.get(key)?.columnTypes === layout.columnTypes;
+      options.binary &&
+      encoding === null &&
+      layout?.binaryCapable === true &&
+      info.columns.length > 0 &&
+      targetTables.get(key)?.columnTypes === layout.columnTypes;
     const format: CopyFormat = binary ? 'binary' : 'text';
     const split = options.canSplit && pages * BLOCK_BYTES > options.splitBytes;
     const count = split ? Math.ceil((pages * BLOCK_BYTES) / options.rangeBytes) : 1;
     const freeze = options.freeze && count === 1 && info.bytes >= FREEZE_BYTES && targetTables.get(key)?.freezable === true;
-    const table: PlannedTable = { info, format, pieces: count, freeze };
+    const table: PlannedTable = { info, format, pieces: count, freeze, encoding };
     if (count === 1) {
       items.push({ table, range: null, estimatedBytes: info.bytes });
       continue;
@@ -102,14 +123,15 @@ export function planCopy(
 
 /** The `COPY ... TO STDOUT` reading `item` on the source. */
 export function readStatement(item: CopyItem): string {
-  const { info, format } = item.table;
+  const { info } = item.table;
   const name = qualified(info.schema, info.name);
   // A table whose every column is generated or dropped still has rows to recreate: empty ones.
   const columns = info.columns.map(quoteIdent).join(', ');
   const where = item.range
     ? ` where ctid >= '(${item.range.from},0)'::tid${item.range.to === null ? '' : ` and ctid < '(${item.range.to},0)'::tid`}`
     : '';
-  return `copy (select ${columns} from only ${name}${where}) to stdout${format === 'binary' ? ' with (format binary)' : ''}`;
+  const options = copyOptions(item.table, false);
+  return `copy (select ${columns} from only ${name}${where}) to stdout${options}`;
 }
 
 /**
@@ -136,11 +158,20 @@ export function readStatement(item: CopyItem): string {
  * KEY` takes the same lock).
  */
 export function writeStatement(table: PlannedTable): string {
-  const { info, format } = table;
+  const { info } = table;
   const name = qualified(info.schema, info.name);
   const columns = info.columns.length === 0 ? '' : ` (${info.columns.map(quoteIdent).join(', ')})`;
-  const options = [format === 'binary' ? 'format binary' : '', table.freeze ? 'freeze' : ''].filter((o) => o !== '');
-  const copy = `copy ${name}${columns} from stdin${options.length > 0 ? ` with (${options.join(', ')})` : ''}`;
+  const copy = `copy ${name}${columns} from stdin${copyOptions(table, table.freeze)}`;
   // The two statements of one query are one transaction.
   return table.freeze ? `truncate only ${name}; ${copy}` : copy;
+}
+
+/** ` with (…)` for a COPY of `table` on either side, or nothing. */
+function copyOptions(table: PlannedTable, freeze: boolean): string {
+  const options = [
+    table.format === 'binary' ? 'format binary' : '',
+    table.encoding === null ? '' : `encoding ${quoteLiteral(table.encoding)}`,
+    freeze ? 'freeze' : '',
+  ].filter((o) => o !== '');
+  return options.length > 0 ? ` with (${options.join(', ')})` : '';
 }
