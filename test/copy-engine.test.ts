@@ -12,6 +12,7 @@ import { tappableSocket } from '../src/pg/session-sockets.js';
 import { readTableLayouts, readTargetTables } from '../src/pg/queries/table-pages.js';
 import { listTables } from '../src/pg/queries/tables.js';
 import { planCopy } from '../src/copy/copy-plan.js';
+import { Budget } from '../src/util/budget.js';
 import { Redactor } from '../src/redact.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { eventually, fingerprint, within } from './support/compare.js';
@@ -441,6 +442,22 @@ describe('the copy engine', () => {
     const [tables, layouts, targetTypes] = await Promise.all([listTables(source.sql('formats')), readTableLayouts(source.sql('formats')), readTargetTables(target.sql('formats'))]);
     const plan = planCopy(tables, layouts, { binary: true, canSplit: true, splitBytes: 1e12, rangeBytes: 1e12, freeze: false }, targetTypes);
     expect(Object.fromEntries(plan.map((item) => [item.table.info.name, item.table.format]))).toEqual({ plain: 'binary', moods: 'text', pairs: 'text', widened: 'text', grants: 'text' });
+  });
+
+  it('keeps its snapshot while other databases hold every copy slot, on a source whose idle transactions time out', async () => {
+    await database(
+      'waits',
+      `create table a (id int primary key, v text); create table b (id int primary key, v text);`,
+      `insert into a select g, 'a' from generate_series(1, 1000) g; insert into b select g, 'b' from generate_series(1, 1000) g;`,
+    );
+    await source.exec(`alter database waits set idle_in_transaction_session_timeout = '500ms'`);
+    // Another database's copies hold both slots of the run for a while.
+    const budget = new Budget(2);
+    const held = [budget.run(() => new Promise((resolve) => setTimeout(resolve, 2_000))), budget.run(() => new Promise((resolve) => setTimeout(resolve, 2_000)))];
+    const { result } = await copy('waits', { jobs: 2, budget });
+    await Promise.all(held);
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('waits'))).toEqual(await fingerprint(source.sql('waits')));
   });
 
   it('copies the tables foreign keys reference first, then the largest first', async () => {

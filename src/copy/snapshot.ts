@@ -4,6 +4,7 @@
  */
 import type { Sql } from 'postgres';
 import { quoteLiteral } from '../pg/identifiers.js';
+import { NO_TIMEOUTS } from './worker-sessions.js';
 
 export interface ExportedSnapshot {
   readonly id: string;
@@ -14,7 +15,8 @@ export interface ExportedSnapshot {
 export async function exportSnapshot(source: Sql): Promise<ExportedSnapshot> {
   const holder = await source.reserve();
   try {
-    await holder`begin isolation level repeatable read read only`;
+    // The snapshot lives as long as this transaction, idle while the copies run: no timeout of the source's may end it.
+    await holder.unsafe(`begin isolation level repeatable read read only; ${NO_TIMEOUTS}`).simple();
     const [row] = await holder<{ id: string }[]>`select pg_export_snapshot() as id`;
     if (!row) throw new Error('pg_export_snapshot returned nothing');
     return {

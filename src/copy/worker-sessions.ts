@@ -32,6 +32,16 @@ const TEXT_FORM = [
   'search_path = pg_catalog',
 ];
 
+/**
+ * Lifts, for the transaction, every timeout a source's database or role may
+ * set that would end a copy's long transaction: `statement_timeout`,
+ * `idle_in_transaction_session_timeout` (a transaction waits idle while the
+ * run's copy slots are busy elsewhere), and PostgreSQL 17's
+ * `transaction_timeout`, where the server has it.
+ */
+export const NO_TIMEOUTS =
+  "select set_config(name, '0', true) from pg_settings where name in ('statement_timeout', 'idle_in_transaction_session_timeout', 'transaction_timeout')";
+
 export class WorkerSessions {
   readonly #open = new Set<ReservedSql>();
 
@@ -41,7 +51,7 @@ export class WorkerSessions {
     await session
       .unsafe(
         `begin isolation level repeatable read read only; set transaction snapshot ${quoteLiteral(snapshotId)}; ` +
-          'set local row_security = off; set local statement_timeout = 0; set local idle_in_transaction_session_timeout = 0; ' +
+          `set local row_security = off; ${NO_TIMEOUTS}; ` +
           TEXT_FORM.map((setting) => `set local ${setting}`).join('; '),
       )
       .simple();
