@@ -22,6 +22,19 @@ const PROPERTIES = (db: string): string => `
   grant connect on database ${db} to alice;
   grant create on database ${db} to "Bob X" with grant option;`;
 
+/** Objects of the database itself: a table, a publication of the user's, and one another destination's migration made. */
+const OBJECTS = (db: string): string => `
+  create table orders (id int primary key, note text); insert into orders values (1, 'x');
+  create publication orders_feed for table orders with (publish = 'insert, update');
+  comment on publication orders_feed is 'for the warehouse';
+  create publication dlh_mig_${db}_0123456789 for table orders;`;
+
+/** The publications of a database, this library's own (another destination's, here) aside. */
+const PUBLICATIONS = `
+  select p.pubname as name, p.pubinsert as inserts, p.pubupdate as updates, p.pubdelete as deletes, obj_description(p.oid, 'pg_publication') as comment,
+         array(select tablename::text from pg_publication_tables t where t.pubname = p.pubname order by 1) as tables
+  from pg_publication p order by 1`;
+
 /** The properties of `db` as the catalogs hold them. */
 const DESCRIBE = `
   select d.datconnlimit as limit, shobj_description(d.oid, 'pg_database') as comment,
@@ -39,7 +52,7 @@ describe('the destination database', () => {
     await source.exec(`create role alice; create role "Bob X"`);
     for (const db of ['by_dump', 'by_replication', 'renamed', 'as_admin']) {
       await source.exec(`create database ${db}`);
-      await source.exec('create table orders (id int primary key, note text); insert into orders values (1, $$x$$)', db);
+      await source.exec(OBJECTS(db), db);
       await source.exec(PROPERTIES(db));
     }
   });
@@ -51,7 +64,7 @@ describe('the destination database', () => {
   const describeDatabase = async (cluster: Cluster, db: string): Promise<unknown> => (await cluster.sql().unsafe(DESCRIBE, [db]))[0];
 
   for (const method of ['dump', 'replication'] as const) {
-    it(`has the source database's settings, connection limit, comment and grants (${method})`, async () => {
+    it(`has the source database's settings, connection limit, comment, grants and publications (${method})`, async () => {
       const db = `by_${method}`;
       const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: [db], method, pollIntervalMs: 100, syncTimeoutMs: 60_000 });
       const warnings: unknown[] = [];
@@ -63,6 +76,9 @@ describe('the destination database', () => {
         const expected = await describeDatabase(source, db);
         expect(expected).toMatchObject({ limit: 40, comment: 'orders, "live"', alice: ['work_mem=64MB'] });
         expect(await describeDatabase(target, db)).toEqual(expected);
+        expect(await target.sql(db).unsafe(PUBLICATIONS)).toEqual([
+          { name: 'orders_feed', inserts: true, updates: true, deletes: false, comment: 'for the warehouse', tables: ['orders'] },
+        ]);
       } finally {
         if (method === 'replication') (await migrator.stop())._unsafeUnwrap();
         await migrator.close();

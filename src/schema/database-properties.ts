@@ -1,7 +1,10 @@
 /**
  * The properties of the database itself, as the source database has them:
  * its settings (`ALTER DATABASE … SET`, and per role `ALTER ROLE … IN
- * DATABASE … SET`), connection limit, comment, security labels and grants.
+ * DATABASE … SET`), connection limit, comment, security labels and grants;
+ * and its publications (not this library's own), which would not change a
+ * row but need rights (`FOR ALL TABLES`: a superuser) the destination user
+ * may lack, so a refused one is a warning as a refused setting is.
  *
  * pg_dump writes them only with `--create`, as entries pg_restore restores
  * only when it creates the database itself; here the migration creates it,
@@ -17,11 +20,17 @@ import postgres, { type Sql } from 'postgres';
 import type { PgTools } from '../pg/tools.js';
 import { quoteIdent } from '../pg/identifiers.js';
 import { readArchive } from './read-archive.js';
-import { parseRestoreScript } from './restore-script.js';
+import { OBJECT_PREFIX } from '../strategies/replication/names.js';
+import { parseRestoreScript, type ScriptItem } from './restore-script.js';
 import { closingQuote, readIdentifier } from './sql-statements.js';
 
-/** `id; 0 0 DATABASE PROPERTIES - name owner`, `id; 0 0 COMMENT - DATABASE name owner`, and ACL and SECURITY LABEL alike. */
-const PROPERTY_ENTRY = /^\d+; \d+ \d+ (?:DATABASE PROPERTIES - |(?:COMMENT|ACL|SECURITY LABEL) - DATABASE )/;
+/**
+ * `id; 0 0 DATABASE PROPERTIES - name owner`, `id; 0 0 COMMENT - DATABASE
+ * name owner` (ACL and SECURITY LABEL alike), and the publications:
+ * `PUBLICATION - name owner`, `PUBLICATION TABLE schema name table owner`,
+ * `PUBLICATION TABLES IN SCHEMA …` and comments and labels on them.
+ */
+const PROPERTY_ENTRY = /^\d+; \d+ \d+ (?:DATABASE PROPERTIES - |(?:COMMENT|ACL|SECURITY LABEL) - (?:DATABASE|PUBLICATION) |PUBLICATION )/;
 
 /**
  * The statements that give a database the properties the schema dump holds
@@ -37,10 +46,15 @@ export async function readDatabaseProperties(tools: PgTools, dumpFile: string, n
   const privileges = noOwner ? ['--no-owner', '--no-privileges'] : [];
   const script = await readArchive(tools, ['--create', '--verbose', ...privileges, `--use-list=${list}`, '--file=-', dumpFile]);
   // With --create, pg_restore writes the database's own entry (CREATE DATABASE, its owner) whatever the list says.
-  return parseRestoreScript(script)
-    .items.filter((item) => item.type !== 'DATABASE')
-    .flatMap((item) => item.statements)
-    .map((statement) => (names.source === names.target ? statement : renameDatabase(statement, names.source, names.target)));
+  const items = parseRestoreScript(script).items.filter((item) => item.type !== 'DATABASE');
+  // Replication plumbing of this library (another destination's, or this one's) is no publication of the database's.
+  const plumbing = new Set(items.filter((item) => item.type === 'PUBLICATION' && item.name.startsWith(OBJECT_PREFIX)).map((item) => item.id));
+  const ofDatabase = (item: ScriptItem): boolean => item.type === 'DATABASE PROPERTIES' || item.name.startsWith('DATABASE ');
+  return items
+    .filter((item) => !plumbing.has(item.id) && !item.dependencies.some((dep) => plumbing.has(dep)))
+    .flatMap((item) =>
+      names.source === names.target || !ofDatabase(item) ? item.statements : item.statements.map((statement) => renameDatabase(statement, names.source, names.target)),
+    );
 }
 
 const REFERS = new Set(['ALTER', 'ON', 'IN']);

@@ -154,8 +154,8 @@ export function buildPostDataPlan(preData: string, postData: string, postDataWit
     const table = tableOf(item);
     if (table) tables.set(item.id, table);
   }
-  const items = parseRestoreScript(postData).items;
-  const withoutOwner = new Map(parseRestoreScript(postDataWithoutOwner).items.map((item) => [item.id, item]));
+  const items = withoutPublications(parseRestoreScript(postData).items);
+  const withoutOwner = new Map(withoutPublications(parseRestoreScript(postDataWithoutOwner).items).map((item) => [item.id, item]));
   const byId = new Map(items.map((item) => [item.id, item]));
   for (const id of withoutOwner.keys()) if (!byId.has(id)) throw new Error(`item ${id} is restored only without owners`);
 
@@ -225,6 +225,18 @@ export function buildPostDataPlan(preData: string, postData: string, postDataWit
       return { tables: items.map((t) => ({ schema: t.schema, name: t.name })), partitioned: items.some((t) => t.partitioned) };
     },
   };
+}
+
+/** Publication items, and the comments and labels on them. */
+export const PUBLICATION_TYPES = new Set(['PUBLICATION', 'PUBLICATION TABLE', 'PUBLICATION TABLES IN SCHEMA']);
+
+/**
+ * The post-data items without publications: those are created with the
+ * database's own properties, once its content is in (database-properties.ts).
+ */
+function withoutPublications(items: readonly ScriptItem[]): ScriptItem[] {
+  const publications = new Set(items.filter((item) => PUBLICATION_TYPES.has(item.type)).map((item) => item.id));
+  return items.filter((item) => !publications.has(item.id) && !(ANNOTATIONS.has(item.type) && item.dependencies.some((dep) => publications.has(dep))));
 }
 
 function tableKey(schema: string, table: string): string {

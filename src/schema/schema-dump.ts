@@ -46,7 +46,7 @@ export function dumpSchema(tools: PgTools, source: ToolTarget, redactor: Redacto
     };
     // In UTF-8 whatever the database's encoding: the post-data plan reads pg_restore's script as UTF-8.
     // With --create, the database's own properties too, which only a restore that asks for them gets.
-    const args = ['--schema-only', '--create', '--format=custom', '--encoding=UTF8', '--no-publications', '--no-subscriptions', `--file=${dump.file}`, `--dbname=${dbnameArg(source.database)}`];
+    const args = ['--schema-only', '--create', '--format=custom', '--encoding=UTF8', '--no-subscriptions', `--file=${dump.file}`, `--dbname=${dbnameArg(source.database)}`];
     for (const table of exclusions?.tables ?? []) args.push(`--exclude-table=${exactPattern(table.schema, table.name)}`);
     for (const schema of exclusions?.schemas ?? []) args.push(`--exclude-schema=${exactPattern(schema)}`);
     return runTool(tools, 'pg_dump', args, source, redactor)

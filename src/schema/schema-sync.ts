@@ -73,7 +73,7 @@ export interface DatabaseSchema {
   ): ResultAsync<void, MigrationError>;
   /**
    * Gives the destination database the source database's own settings,
-   * connection limit, comment and grants (database-properties.ts), for a
+   * connection limit, comment, grants and publications (database-properties.ts), for a
    * database the migration created, once its content is in. A statement the
    * destination refuses is a warning, not a failure.
    */
@@ -282,7 +282,7 @@ export class SchemaSync {
                     hint: 'Run the statement on the destination as the database owner or a superuser, once any role it names exists there.',
                   });
                 }
-                emit({ type: 'schema', step: 'properties', dbname, detail: `${applied} of ${statements.length} applied (settings, connection limit, comment, grants)` });
+                emit({ type: 'schema', step: 'properties', dbname, detail: `${applied} of ${statements.length} applied (settings, connection limit, comment, grants, publications)` });
               }),
           );
         });
