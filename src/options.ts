@@ -86,9 +86,13 @@ export interface MigratorOptions {
    * unquoted parts are folded to lower case, double-quoted ones kept as
    * written (`'"Sales"."Q1"'`). `include`, where it names any table of a
    * database, keeps only those; `exclude` leaves tables out. A partitioned
-   * table brings its partitions. Applies to both methods: the schema, the
-   * rows, the publication and verify(). A name that matches no table is a
-   * failing preflight check.
+   * table brings its partitions, at every level; a partition named alone
+   * brings its partitioned ancestors' definitions (without their other
+   * partitions). Applies to both methods: the schema, the rows, the
+   * publication and verify(). A name that matches no table, or a selection
+   * leaving out what a kept object needs (a table a foreign key, view or
+   * inheriting table uses; a type in an excluded schema), is a failing
+   * preflight check.
    */
   readonly tables?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
   /** Schemas left out: their tables, and every other object in them. */

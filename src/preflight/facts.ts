@@ -43,8 +43,10 @@ export interface DatabaseFacts {
   readonly largeObjects: number;
   /** Its tables and partitioned tables, for naming what `tables` selects. */
   readonly tableNames: readonly FilteredTable[];
-  /** Foreign keys from a selected table to one the selection leaves out. */
+  /** Foreign keys the destination could not create: into tables, or partitions, the selection leaves out. */
   readonly keysOutOfSelection: readonly string[];
+  /** Objects the schema dump keeps that need one the selection leaves out (`view public.v needs table public.t`). */
+  readonly needsOutOfSelection: readonly string[];
   /** What the source role may publish in this database. */
   readonly rights: DatabaseRights;
   /** The destination database of the same name, as it is now. */

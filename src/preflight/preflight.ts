@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { tableFilterFor } from '../selection/table-filter.js';
-import { foreignKeys, tablesWithRoots } from '../selection/unselected-tables.js';
+import { selectionGaps } from '../selection/selection-gaps.js';
 import { tableSelection } from './checks/table-selection.js';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { forEachLimited } from '../util/for-each-limited.js';
@@ -133,19 +132,17 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
   const work = forEachLimited(databases, 4, async (info, index) => {
     const sourceFacts = await openConnection(options.source, 'source', info.name, redactor, { max: 1 }).andThen((db) =>
       query(db, redactor, 'preflight', 'Inspecting the database', async (sql) => {
-        const selected = tableFilterFor(options, info.name);
-        const tables = (await listTables(sql)).filter((t) => !selected || selected(t));
-        const keys = selected ? await foreignKeys(sql) : [];
+        const gaps = await selectionGaps(sql, options, info.name);
+        const tables = (await listTables(sql)).filter((t) => !gaps.selected || gaps.selected(t));
         return {
           extensions: await installedExtensions(sql),
           tablesWithoutIdentity: tables.filter((t) => !t.replicaIdentity).map((t) => `${t.schema}.${t.name}`),
           unloggedTables: tables.filter((t) => t.unlogged).map((t) => `${t.schema}.${t.name}`),
           largeObjects: await countLargeObjects(sql),
           rights: await databaseRights(sql),
-          tableNames: await tablesWithRoots(sql),
-          keysOutOfSelection: keys
-            .filter((k) => selected && selected(k.from) && !selected(k.to))
-            .map((k) => `${k.name} on ${k.from.schema}.${k.from.name} references ${k.to.schema}.${k.to.name}`),
+          tableNames: gaps.tables,
+          keysOutOfSelection: gaps.keys,
+          needsOutOfSelection: gaps.needs,
         };
       }).andTee(() => closeConnection(db)).orTee(() => closeConnection(db)),
     );

@@ -5,14 +5,15 @@
  *
  * @module
  */
-import type { ResultAsync } from 'neverthrow';
+import { okAsync, type ResultAsync } from 'neverthrow';
 import type { MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import type { NormalizedOptions } from '../options.js';
-import { closeConnection, openConnection } from '../pg/connect.js';
+import { closeConnection, openConnection, query, type Connection } from '../pg/connect.js';
 import { ABORT_END_SECONDS } from '../pg/pool.js';
 import { cancelledError } from '../util/cancellation.js';
-import { tableFilterFor } from '../selection/table-filter.js';
+import { selectsTables, tableFilterFor, type TableFilter } from '../selection/table-filter.js';
+import { ancestryOf, sourceTables } from '../selection/unselected-tables.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
 import type { DatabaseMethod, DatabaseStatus } from '../status.js';
@@ -61,12 +62,17 @@ export function withJob<T>(
   return openConnection(options.source, 'source', sourceDbname, redactor, { max: options.jobs + 2, readWrite: open.sourceReadWrite === true }).andThen((source) =>
     openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
       .orTee(() => closeConnection(source))
-      .andThen((target) => {
+      .andThen((target) =>
+        tableFilterOf(context, source, sourceDbname)
+          .map((tables) => ({ target, tables }))
+          .orTee(() => Promise.all([closeConnection(source), closeConnection(target)])),
+      )
+      .andThen(({ target, tables }) => {
         const job: DatabaseJob = {
           dbname,
           sourceDbname,
           replicationName: replication,
-          tables: tableFilterFor(options, sourceDbname),
+          tables,
           source,
           target,
           sourceConfig: options.source,
@@ -93,4 +99,15 @@ export function withJob<T>(
           .orTee(close);
       }),
   );
+}
+
+/**
+ * The database's table filter, knowing each partition's partitioned tables at
+ * every level (naming a sub-partitioned table selects its partitions); `null`
+ * when every table goes, without asking the source.
+ */
+function tableFilterOf(context: Pick<RunContext, 'options' | 'redactor'>, source: Connection, sourceDbname: string): ResultAsync<TableFilter | null, MigrationError> {
+  const { options, redactor } = context;
+  if (!selectsTables(options, sourceDbname)) return okAsync(null);
+  return query(source, redactor, 'schema', `Listing the tables of "${sourceDbname}"`, sourceTables).map((tables) => tableFilterFor(options, sourceDbname, ancestryOf(tables)));
 }

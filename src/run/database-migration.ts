@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { unselectedTables } from '../selection/unselected-tables.js';
+import { sourceTables, tablesLeftOutOfDump } from '../selection/unselected-tables.js';
 import type { TableFilter } from '../selection/table-filter.js';
 import type { DumpExclusions } from '../schema/schema-dump.js';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
@@ -228,7 +228,7 @@ function discardEarlierReplication(
  */
 function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strategy: MigrationStrategy, createdHere: boolean): ResultAsync<Reached, MigrationError> {
   const exclusions = job.tables
-    ? query(job.source, context.redactor, 'schema', `Listing the tables "${job.sourceDbname}" leaves out`, (sql) => unselectedTables(sql, job.tables as TableFilter)).map(
+    ? query(job.source, context.redactor, 'schema', `Listing the tables "${job.sourceDbname}" leaves out`, async (sql) => tablesLeftOutOfDump(await sourceTables(sql), job.tables as TableFilter)).map(
         (tables) => ({ tables, schemas: context.options.excludeSchemas }),
       )
     : okAsync<DumpExclusions | undefined, MigrationError>(undefined);
