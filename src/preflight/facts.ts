@@ -39,6 +39,12 @@ export interface DatabaseFacts {
   readonly targetName: string;
   readonly extensions: readonly InstalledExtension[];
   readonly tablesWithoutIdentity: readonly string[];
+  /**
+   * REPLICA IDENTITY FULL tables without a primary key that have columns of a
+   * type without an equality operator, with those types: the destination
+   * cannot find the row their UPDATEs and DELETEs name.
+   */
+  readonly fullIdentityWithoutEquality: readonly { readonly table: string; readonly types: readonly string[] }[];
   readonly unloggedTables: readonly string[];
   readonly largeObjects: number;
   /** Its tables and partitioned tables, for naming what `tables` selects. */

@@ -22,6 +22,7 @@ import { managedService } from '../pg/queries/managed-service.js';
 import { databaseRights, extrasAvailability } from '../pg/queries/publishing-rights.js';
 import { serverSettings } from '../pg/queries/server-settings.js';
 import { listTables } from '../pg/queries/tables.js';
+import { fullIdentityWithoutEquality } from '../pg/queries/full-identity-equality.js';
 import { userObjects } from '../pg/queries/user-objects.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
@@ -137,6 +138,9 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
         return {
           extensions: await installedExtensions(sql),
           tablesWithoutIdentity: tables.filter((t) => !t.replicaIdentity).map((t) => `${t.schema}.${t.name}`),
+          fullIdentityWithoutEquality: (await fullIdentityWithoutEquality(sql))
+            .filter((t) => !gaps.selected || gaps.selected(t))
+            .map((t) => ({ table: `${t.schema}.${t.name}`, types: t.types })),
           unloggedTables: tables.filter((t) => t.unlogged).map((t) => `${t.schema}.${t.name}`),
           largeObjects: await countLargeObjects(sql),
           rights: await databaseRights(sql),

@@ -197,11 +197,18 @@ function applyFailing(subscription: SubscriptionInfo, newErrors: number, probeMs
   if (entry) {
     const where = entry.relation ? ` to ${entry.relation}` : '';
     const detail = entry.detail ? ` (${entry.detail})` : '';
+    const lsn = entry.finishLsn ?? '<the LSN after "finished at" in the error\'s CONTEXT line>';
+    // No row conflicts here: the table has REPLICA IDENTITY FULL and no key, so the destination looks for the row by
+    // comparing every column, and one column's type cannot be compared. Removing rows would not help; a key does.
+    const incomparable = /could not identify an equality operator for type/.test(entry.error);
     return {
       message: `The subscription ${name} cannot apply a change from the source${where}: ${entry.error}${detail}; it keeps retrying (${stuck})`,
-      hint:
-        `Remove the conflicting row${where ? ` from ${entry.relation}` : ''} on the destination (or fix what the error names) and the subscription resumes by itself; ` +
-        `${skip(entry.finishLsn ?? '<the LSN after "finished at" in the error\'s CONTEXT line>')}.`,
+      hint: incomparable
+        ? `${entry.relation ?? 'The table'} has REPLICA IDENTITY FULL and no primary key, so the destination finds the row an UPDATE or DELETE names by comparing ` +
+          'every column, and that type cannot be compared. Give the table a primary key, or REPLICA IDENTITY USING INDEX a unique index of NOT NULL columns, ' +
+          `on the destination (and the same on the source) and the subscription resumes by itself; ${skip(lsn)}.`
+        : `Remove the conflicting row${where ? ` from ${entry.relation}` : ''} on the destination (or fix what the error names) and the subscription resumes by itself; ` +
+          `${skip(lsn)}.`,
     };
   }
   return {
