@@ -60,6 +60,25 @@ describe('copying a database under another name', () => {
     expect(await fingerprint(target.sql('shop_live'))).toEqual(await fingerprint(source.sql('shop')));
   });
 
+  it('reports a database refused under its new name as failed, to this run and to another process alike', async () => {
+    await target.exec('create database shop_occupied');
+    await target.exec('create table someone_elses (id int)', 'shop_occupied');
+    const options = { source: source.uri(), target: target.uri(), method: 'dump' as const, databases: [{ source: 'shop', target: 'shop_occupied' }] };
+    const migrator = new Migrator(options);
+    const expected = { dbname: 'shop_occupied', source: 'shop', status: 'failed', errorKind: 'target-not-empty' };
+    try {
+      expect((await migrator.migrate())._unsafeUnwrap().databases).toEqual([expect.objectContaining(expected)]);
+    } finally {
+      await migrator.close();
+    }
+    const another = new Migrator(options);
+    try {
+      expect((await another.status())._unsafeUnwrap().databases).toEqual([expect.objectContaining(expected)]);
+    } finally {
+      await another.close();
+    }
+  });
+
   it('refuses two databases copied into one name', async () => {
     const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: ['archive', { source: 'shop', target: 'archive' }] });
     const result = await migrator.preflight();

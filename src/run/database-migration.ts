@@ -63,7 +63,7 @@ export async function refuseDatabase(
   const error = work.blockers.join('; ');
   const kind = work.decision.action === 'refuse' ? work.decision.kind : 'preflight';
   await query(context.targetCluster, context.redactor, 'internal', 'Recording the refusal', (sql) =>
-    recordRefusal(sql, work.target, work.method, error, kind),
+    recordRefusal(sql, { dbname: work.target, sourceDbname: work.info.name }, work.method, error, kind),
   );
   context.emit({ type: 'database:done', dbname: work.target, method: work.method, status: 'failed', error, durationMs: 0 });
   return { dbname: work.target, status: 'failed', error: migrationError(kind, error, { database: work.target }) };
@@ -119,7 +119,7 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
   await query(targetCluster, redactor, 'internal', 'Recording the failure', async (sql) => {
     // A database that failed before its start was recorded (creating it, say) is failed all the same, not pending.
     if (!(await recordState(sql, dbname, { status: 'failed', error, errorKind: outcome.error.kind }))) {
-      await recordRefusal(sql, dbname, work.method, error, outcome.error.kind);
+      await recordRefusal(sql, { dbname, sourceDbname: work.info.name }, work.method, error, outcome.error.kind);
     }
   });
   emit({ type: 'database:done', dbname, method: work.method, status: 'failed', error, durationMs: Date.now() - started });

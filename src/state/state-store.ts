@@ -221,16 +221,18 @@ export async function recordState(sql: Sql, dbname: string, change: StateChange)
  */
 export async function recordRefusal(
   sql: Sql,
-  dbname: string,
+  names: { readonly dbname: string; readonly sourceDbname: string },
   method: DatabaseMethod,
   error: string,
   errorKind: MigrationErrorKind,
 ): Promise<void> {
+  const { dbname, sourceDbname } = names;
+  // The source database's name too: a status read picks a renamed database's record by it.
   await sql`
-    insert into ${sql(STATE_SCHEMA)}.database_state as s (dbname, method, status, error, error_kind, replication_name)
-    values (${dbname}, ${method}, 'failed', ${error}, ${errorKind}, ${uniqueReplicationName(dbname)})
+    insert into ${sql(STATE_SCHEMA)}.database_state as s (dbname, source_dbname, method, status, error, error_kind, replication_name)
+    values (${dbname}, ${sourceDbname}, ${method}, 'failed', ${error}, ${errorKind}, ${uniqueReplicationName(dbname)})
     on conflict (dbname) do update set
-      status = 'failed', error = excluded.error,
+      status = 'failed', error = excluded.error, source_dbname = coalesce(s.source_dbname, excluded.source_dbname),
       error_kind = case when s.error_kind = 'unsafe-stop' then s.error_kind else excluded.error_kind end, updated_at = now()
     where s.status in ('failed', 'running')`;
 }
