@@ -70,7 +70,7 @@ export async function verifyDatabase(
     }
     for (const outcome of tables) if (!emitted.has(outcome.relation.key)) emit(outcome);
 
-    views = await compareMaterializedViews({ source: job.source.sql, target: job.target.sql, sessions, jobs: job.jobs }, { replicating });
+    views = await compareMaterializedViews({ source: job.source.sql, target: job.target.sql, sessions, jobs: job.jobs }, { replicating, skipSchemas });
   } finally {
     await sessions.close();
   }

@@ -21,11 +21,12 @@ const REPLICATING_HINT = 'PostgreSQL does not replicate materialized views: stop
 
 export async function compareMaterializedViews(
   scope: { readonly source: Sql; readonly target: Sql; readonly sessions: VerifySessions; readonly jobs: number },
-  options: { replicating: boolean },
+  options: { readonly replicating: boolean; readonly skipSchemas: readonly string[] },
 ): Promise<VerifyDifference[]> {
+  const compared = (views: { schema: string; name: string }[]): { schema: string; name: string }[] => views.filter((v) => !options.skipSchemas.includes(v.schema));
   const [onSource, onTarget] = await Promise.all([
-    onSide('source', populatedMaterializedViews(scope.source)),
-    onSide('target', populatedMaterializedViews(scope.target)),
+    onSide('source', populatedMaterializedViews(scope.source).then(compared)),
+    onSide('target', populatedMaterializedViews(scope.target).then(compared)),
   ]);
   const targetKeys = new Set(onTarget.map((v) => tableKey(v.schema, v.name)));
   const sourceKeys = new Set(onSource.map((v) => tableKey(v.schema, v.name)));

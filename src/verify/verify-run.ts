@@ -62,8 +62,8 @@ export function runVerify(context: RunContext, options: VerifyOptions | undefine
 function verifyOne(context: RunContext, record: DatabaseRecord, settings: VerifySettings): ResultAsync<DatabaseVerification, MigrationError> {
   const { dbname } = record;
   const started = Date.now();
-  // The state's own table is no data of the source's.
-  const skipSchemas = dbname === context.options.target.database ? [STATE_SCHEMA] : [];
+  // The state's own table is no data of the source's; a schema the migration left out is no one's to compare.
+  const skipSchemas = [...(dbname === context.options.target.database ? [STATE_SCHEMA] : []), ...context.options.excludeSchemas];
   const verdict = (status: 'different' | 'unverifiable', reason: string): DatabaseVerification => ({
     dbname,
     method: record.method,
