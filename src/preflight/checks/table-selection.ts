@@ -38,29 +38,23 @@ export const tableSelection: Check = ({ databases, selection }) => {
           },
     );
   }
+  const refuse = (database: string, message: string, hint: string): void => {
+    findings.push({ id: 'table-selection', ok: false, blocks: 'migration', side: 'source', database, message, hint });
+  };
   for (const db of databases.filter((d) => d.keysOutOfSelection.length > 0)) {
-    findings.push({
-      id: 'table-selection',
-      ok: false,
-      blocks: 'migration',
-      side: 'source',
-      database: db.info.name,
-      message: `In "${db.info.name}", selected tables reference tables the selection leaves out: ${listed(db.keysOutOfSelection)}`,
-      hint: 'Select the referenced tables too (all of a partitioned table\'s partitions, whatever their schema), or leave the referencing ones out.',
-    });
+    refuse(
+      db.info.name,
+      `In "${db.info.name}", selected tables reference tables the selection leaves out: ${listed(db.keysOutOfSelection)}`,
+      'Select the referenced tables too (all of a partitioned table\'s partitions, whatever their schema), or leave the referencing ones out.',
+    );
   }
   for (const db of databases.filter((d) => d.needsOutOfSelection.length > 0)) {
-    findings.push({
-      id: 'table-selection',
-      ok: false,
-      blocks: 'migration',
-      side: 'source',
-      database: db.info.name,
-      message: `In "${db.info.name}", what the selection keeps needs what it leaves out: ${listed(db.needsOutOfSelection)}`,
-      hint:
-        'Keep what they need: take it out of tables.exclude or excludeSchemas, or add it to tables.include. Or leave out what needs it: a table by tables.exclude, ' +
+    refuse(
+      db.info.name,
+      `In "${db.info.name}", what the selection keeps needs what it leaves out: ${listed(db.needsOutOfSelection)}`,
+      'Keep what they need: take it out of tables.exclude or excludeSchemas, or add it to tables.include. Or leave out what needs it: a table by tables.exclude, ' +
         'a view, function or type with its schema (excludeSchemas).',
-    });
+    );
   }
   return findings;
 };
