@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, type MigrationEvent, type MigrationError } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
-import { fingerprint, within } from './support/compare.js';
+import { eventually, fingerprint, within } from './support/compare.js';
 
 /**
  * Cancelling through the AbortSignal at each phase of a run: the call ends
@@ -114,6 +114,54 @@ describe('cancelling a migration through its AbortSignal', () => {
     expect((await migrator.stop())._unsafeUnwrap().databases[0]?.status).toBe('done');
     await migrator.close();
     await target.sql().unsafe('drop database orders with (force)');
+  });
+
+  it('finishes a stop() cancelled once it began removing the replication: done, nothing left on either side', async () => {
+    const migrator = new Migrator(options('replication'));
+    expect((await migrator.migrate())._unsafeUnwrap().databases[0]?.status).toBe('syncing');
+    const controller = new AbortController();
+    // Cancelled the moment the subscription is disabled: past that, half a stop would leave a destination that no longer
+    // follows its source and a slot holding WAL there.
+    const watching = (async () => {
+      while (!controller.signal.aborted) {
+        const [sub] = await target.sql('orders')<{ enabled: boolean }[]>`select subenabled as enabled from pg_subscription`;
+        if (!sub || !sub.enabled) controller.abort();
+        else await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const stopped = await within(30_000, 'the cancelled stop()', migrator.stop({ signal: controller.signal }));
+    await watching;
+    expect(stopped.isOk(), JSON.stringify(stopped)).toBe(true);
+    expect(stopped._unsafeUnwrap().databases[0]?.status).toBe('done');
+    await migrator.close();
+    const { slots, publications, subscriptions } = await leftovers();
+    expect({ slots, publications, subscriptions }).toEqual({ slots: [], publications: [], subscriptions: [] });
+    await target.sql().unsafe('drop database orders with (force)');
+  });
+
+  it('leaves a replication it only resumed replicating when that migrate() is cancelled', async () => {
+    const first = new Migrator(options('replication'));
+    expect((await first.migrate())._unsafeUnwrap().databases[0]?.status).toBe('syncing');
+    await first.close();
+    const controller = new AbortController();
+    const again = new Migrator(options('replication'));
+    again.on('database:start', (event) => {
+      if (event.resumed) controller.abort();
+    });
+    const result = await within(30_000, 'the cancelled migrate()', again.migrate({ signal: controller.signal }));
+    expect(result.isErr() && result.error.kind).toBe('cancelled');
+    await again.close();
+    const other = new Migrator(options('replication'));
+    try {
+      expect((await other.status())._unsafeUnwrap().databases[0]).toMatchObject({ status: 'syncing', error: null });
+      await source.exec(`insert into customer values (1001, 'after the cancel')`, 'orders');
+      await eventually('the row reaches the destination', async () => (await target.sql('orders')`select 1 from customer where id = 1001`).length === 1);
+      expect((await other.stop())._unsafeUnwrap().databases[0]?.status).toBe('done');
+    } finally {
+      await other.close();
+      await source.exec('delete from customer where id = 1001', 'orders');
+      await target.sql().unsafe('drop database orders with (force)');
+    }
   });
 
   it('answers a preflight stuck behind a lock on a source table with cancelled as soon as its signal fires', async () => {

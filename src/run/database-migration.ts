@@ -115,6 +115,13 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
     return { dbname, status: state };
   }
   if (context.signal?.aborted) await discardCancelled(context, work, names.replication, created);
+  const previous = work.previous;
+  if (context.signal?.aborted && work.decision.action === 'resume' && previous?.status === 'syncing') {
+    // Only the run was cancelled: the replication it resumed never stopped following the source, and is syncing as it was.
+    await record({ status: 'syncing', applyErrorsBaseline: previous.applyErrorsBaseline, ...(previous.rights ? { rights: previous.rights } : {}) }).orElse(() => okAsync(undefined));
+    emit({ type: 'database:done', dbname, method: work.method, status: 'syncing', error: null, durationMs: Date.now() - started });
+    return { dbname, status: 'syncing' };
+  }
   const error = describeError(outcome.error);
   await query(targetCluster, redactor, 'internal', 'Recording the failure', async (sql) => {
     // A database that failed before its start was recorded (creating it, say) is failed all the same, not pending.

@@ -76,10 +76,14 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
     const failures: MigrationError[] = [];
     for (const db of replicated) {
       if (context.signal?.aborted) return err(cancelledError('stop()'));
-      const stopped = await withJob(context, namesOf(db), (job) => context.strategies.replication.stop(job, { standalone: true }))
+      // On sessions the signal leaves open: a stop heeds it only until it starts dropping (see StopOptions.signal).
+      const stopped = await withJob({ ...context, signal: undefined }, namesOf(db), (job) =>
+        context.strategies.replication.stop(job, { standalone: true, signal: context.signal }),
+      )
         // A database never created on the destination holds no subscription; its source side was cleaned when it failed.
         .orElse((error) => (error.kind === 'database-missing' && error.side === 'target' ? ok(undefined) : err(error)));
       if (stopped.isErr()) {
+        if (stopped.error.kind === 'cancelled') return err(cancelledError('stop()'));
         failures.push(stopped.error);
         continue;
       }

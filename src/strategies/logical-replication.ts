@@ -101,25 +101,38 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   stop(job: DatabaseJob, options: StopOptions = {}): ResultAsync<void, MigrationError> {
     const name = job.replicationName;
-    return this.#rightsOf(job, { install: false }).andThen((rights) => this.#step(job, 'Stopping replication', async () => {
+    let committed = false;
+    const goOn = (): void => {
+      if (options.signal?.aborted) throw new Error('cancelled');
+    };
+    const stopping = this.#rightsOf(job, { install: false }).andThen((rights) => this.#step(job, 'Stopping replication', async () => {
       const subscription = await findSubscription(job.target.sql, name);
       // Slots of table copies the server made itself (a refresh with copy_data, or a subscription an older version made); one we cannot tell from another destination's is left be.
       const syncSlots = subscription ? await syncSlotPattern(job.target.sql, subscription.oid) : null;
       if (subscription) {
+        goOn();
         // PostgreSQL replicates neither sequences nor materialized views: bring them level before the destination takes writes.
         await syncSequences(job);
         const largeObjects = await syncLargeObjects(job.source.sql, job.target.sql);
         if (largeObjects > 0) job.emit({ type: 'objects:copied', dbname: job.dbname, kind: 'large-objects', count: largeObjects });
         await refreshMaterializedViews(job.source.sql, job.target.sql);
+        goOn();
         if (options.standalone) await this.#analyzeTheRest(job);
+        goOn();
+        // The point of no return: from here the stop finishes, cancelled or not.
+        committed = true;
         await rights.dropSubscription(job.target.sql, name);
       }
+      committed = true;
       // Only now that nothing replicates into it may the destination's triggers fire for a replica again.
       await restoreReplicaTriggers(job.source.sql, job.target.sql);
       await this.#dropSlots(job, rights, name, syncSlots);
       await rights.dropPublication(job.source.sql, name);
       job.emit({ type: 'replication:state', dbname: job.dbname, state: 'stopped', tablesReady: 0, tablesTotal: 0 });
     }));
+    return stopping.mapErr((error) =>
+      !committed && options.signal?.aborted ? cancelledError(`Stopping replication for "${job.dbname}"`, { database: job.dbname }) : error,
+    );
   }
 
   /**

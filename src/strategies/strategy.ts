@@ -91,6 +91,13 @@ export interface StopOptions {
    * to be done later (a replication's planner statistics) is done now.
    */
   readonly standalone?: boolean;
+  /**
+   * The caller's cancellation, heeded until the subscription is about to be
+   * dropped and no longer after: a stop half done leaves a destination that
+   * follows nothing and a slot holding WAL on the source. The job's own
+   * sessions must then not close when it fires.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface MigrationStrategy {
