@@ -146,6 +146,18 @@ describe('replication health from PostgreSQL 15 to 17', () => {
     });
   });
 
+  it('says of a change the destination\'s table has no column for that the schema changed on the source, not that a row conflicts', async () => {
+    await replicated('drift');
+    await source.exec(`alter table t add column note text; insert into t values (6000, 'after the change')`, 'drift');
+    const report = await problemOf('drift');
+    expect(report.problem?.message).toMatch(/missing replicated column/);
+    expect(report.problem?.hint).toMatch(/schema changed on the source/);
+    expect(report.problem?.hint).toMatch(/ALTER TABLE/);
+    expect(report.problem?.hint).not.toMatch(/conflicting row/);
+    await target.exec('alter table t add column note text', 'drift');
+    await eventually('the change arrives once the destination has the column', async () => (await count(target, 'drift')) === 1001);
+  });
+
   it('tolerates the errors of a source restart once the destination has caught up', async () => {
     await replicated('restart');
     const baselineErrors = (await health('restart')).errorCount;

@@ -189,6 +189,28 @@ function slotInvalidated(slot: SlotProgress): ReplicationProblem | null {
   return null;
 }
 
+/**
+ * Apply errors no row on the destination causes, and what does fix them;
+ * any other is taken for a conflicting row (a duplicate key, a row missing).
+ */
+const APPLY_CAUSES: readonly { readonly pattern: RegExp; readonly fix: (table: string) => string }[] = [
+  {
+    // REPLICA IDENTITY FULL without a key: the destination finds a row by comparing every column, and one type cannot be.
+    pattern: /could not identify an equality operator for type/,
+    fix: (table) =>
+      `${table} has REPLICA IDENTITY FULL and no primary key, so the destination finds the row an UPDATE or DELETE names by comparing every column, ` +
+      'and that type cannot be compared. Give the table a primary key, or REPLICA IDENTITY USING INDEX a unique index of NOT NULL columns, ' +
+      'on the destination (and the same on the source)',
+  },
+  {
+    pattern: /is missing replicated columns?|does not exist|invalid input syntax for type|value too long for type|out of range for type/,
+    fix: (table) =>
+      `The schema changed on the source after the migration started (logical replication carries rows, not DDL): ${table} there has columns, ` +
+      'or column types, the destination lacks. Make the same change on the destination (ALTER TABLE … ADD COLUMN or ALTER COLUMN … TYPE, ' +
+      'as on the source; CREATE TABLE for a new table, then ALTER SUBSCRIPTION … REFRESH PUBLICATION)',
+  },
+];
+
 function applyFailing(subscription: SubscriptionInfo, newErrors: number, probeMs: number, entry: ApplyErrorEntry | null): ReplicationProblem {
   const name = subscription.name;
   const stuck = `${newErrors} new error(s), and the destination did not catch up with the source within ${probeMs} ms`;
@@ -198,17 +220,13 @@ function applyFailing(subscription: SubscriptionInfo, newErrors: number, probeMs
     const where = entry.relation ? ` to ${entry.relation}` : '';
     const detail = entry.detail ? ` (${entry.detail})` : '';
     const lsn = entry.finishLsn ?? '<the LSN after "finished at" in the error\'s CONTEXT line>';
-    // No row conflicts here: the table has REPLICA IDENTITY FULL and no key, so the destination looks for the row by
-    // comparing every column, and one column's type cannot be compared. Removing rows would not help; a key does.
-    const incomparable = /could not identify an equality operator for type/.test(entry.error);
+    const cause = APPLY_CAUSES.find((c) => c.pattern.test(entry.error));
+    const fix = cause
+      ? cause.fix(entry.relation ?? 'the table')
+      : `Remove the conflicting row${where ? ` from ${entry.relation}` : ''} on the destination (or fix what the error names)`;
     return {
       message: `The subscription ${name} cannot apply a change from the source${where}: ${entry.error}${detail}; it keeps retrying (${stuck})`,
-      hint: incomparable
-        ? `${entry.relation ?? 'The table'} has REPLICA IDENTITY FULL and no primary key, so the destination finds the row an UPDATE or DELETE names by comparing ` +
-          'every column, and that type cannot be compared. Give the table a primary key, or REPLICA IDENTITY USING INDEX a unique index of NOT NULL columns, ' +
-          `on the destination (and the same on the source) and the subscription resumes by itself; ${skip(lsn)}.`
-        : `Remove the conflicting row${where ? ` from ${entry.relation}` : ''} on the destination (or fix what the error names) and the subscription resumes by itself; ` +
-          `${skip(lsn)}.`,
+      hint: `${fix} and the subscription resumes by itself; ${skip(lsn)}.`,
     };
   }
   return {
