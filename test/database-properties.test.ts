@@ -50,7 +50,7 @@ describe('the destination database', () => {
   beforeAll(async () => {
     [source, target] = (await startClusters([{}, {}])) as [Cluster, Cluster];
     await source.exec(`create role alice; create role "Bob X"`);
-    for (const db of ['by_dump', 'by_replication', 'renamed', 'as_admin']) {
+    for (const db of ['by_dump', 'by_replication', 'renamed', 'as_admin', 'filled']) {
       await source.exec(`create database ${db}`);
       await source.exec(OBJECTS(db), db);
       await source.exec(PROPERTIES(db));
@@ -85,6 +85,17 @@ describe('the destination database', () => {
       }
     });
   }
+
+  it('has them too when it was there, empty, before the migration filled it', async () => {
+    await target.exec('create database filled');
+    const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: ['filled'], method: 'dump' });
+    try {
+      expect((await migrator.migrate())._unsafeUnwrap().databases[0]).toMatchObject({ status: 'done', error: null });
+      expect(await describeDatabase(target, 'filled')).toEqual(await describeDatabase(source, 'filled'));
+    } finally {
+      await migrator.close();
+    }
+  });
 
   it('has them under its new name, and a database of the old name there is left alone', async () => {
     await target.exec('create database renamed');

@@ -30,6 +30,7 @@ describe('a host process killed at each phase, then a re-run', () => {
        create sequence voucher start 1; select setval('voucher', 777);`,
       'ledger',
     );
+    await source.exec(`comment on database ledger is 'the books'; alter database ledger set work_mem = '12MB'`);
   }, 120_000);
 
   afterAll(async () => {
@@ -75,6 +76,12 @@ describe('a host process killed at each phase, then a re-run', () => {
     ]);
     expect([...slots, ...publications, ...subscriptions]).toEqual([]);
     expect(await fingerprint(target.sql('ledger'))).toEqual(await fingerprint(source.sql('ledger')));
+    // The database's own properties too, whichever run gave them.
+    const [properties] = await target.sql()<{ comment: string | null; settings: string[] | null }[]>`
+      select shobj_description(d.oid, 'pg_database') as comment,
+             (select setconfig from pg_db_role_setting s where s.setdatabase = d.oid and s.setrole = 0) as settings
+      from pg_database d where d.datname = 'ledger'`;
+    expect(properties).toEqual({ comment: 'the books', settings: ['work_mem=12MB'] });
     await target.sql().unsafe('drop database ledger with (force)');
     // The state of the finished migration would keep the next scenario's database as done.
     await target.sql().unsafe('drop schema if exists datalakehouse_migrate cascade');

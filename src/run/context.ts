@@ -60,7 +60,8 @@ export function withJob<T>(
   const { options, redactor, emit, budget, signal } = context;
   const { source: sourceDbname, target: dbname, replication } = names;
   return openConnection(options.source, 'source', sourceDbname, redactor, { max: options.jobs + 2, readWrite: open.sourceReadWrite === true }).andThen((source) =>
-    openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1 })
+    // Writable whatever the database's own default: the migration's sessions write there (a source's read-only default may have come along).
+    openConnection(options.target, 'target', dbname, redactor, { max: options.jobs + 1, readWrite: true })
       .orTee(() => closeConnection(source))
       .andThen((target) =>
         tableFilterOf(context, source, sourceDbname)

@@ -104,7 +104,7 @@ export async function migrateDatabase(context: DatabaseMigrationContext, work: D
             }),
           ),
         )
-        .andThen(() => migrateFresh(context, job, strategy, created !== undefined));
+        .andThen(() => migrateFresh(context, job, strategy));
     });
   });
 
@@ -227,13 +227,8 @@ function discardEarlierReplication(
   return job ? replication.stop({ ...job, replicationName: earlier.replication }) : withJob(context, earlier, (on) => replication.stop(on));
 }
 
-/**
- * A new attempt: schema, data and post-data by the strategy; then, in a
- * database this attempt created, the source database's own properties, last,
- * so that none of its settings (a connection limit, a read-only default)
- * governs the migration's own sessions there.
- */
-function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strategy: MigrationStrategy, createdHere: boolean): ResultAsync<Reached, MigrationError> {
+/** A new attempt: schema, data, post-data and the source database's own properties, all by the strategy. */
+function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strategy: MigrationStrategy): ResultAsync<Reached, MigrationError> {
   const exclusions = job.tables
     ? query(job.source, context.redactor, 'schema', `Listing the tables "${job.sourceDbname}" leaves out`, async (sql) => tablesLeftOutOfDump(await sourceTables(sql), job.tables as TableFilter)).map(
         (tables) => ({ tables, schemas: context.options.excludeSchemas }),
@@ -241,7 +236,6 @@ function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strat
     : okAsync<DumpExclusions | undefined, MigrationError>(undefined);
   return exclusions.andThen((excluded) => withDatabaseSchema(context.schemaSync, { source: job.sourceDbname, target: job.dbname }, context.noOwner, (schema) =>
     strategy.migrate(job, { kind: 'fresh', schema })
-      .andThen((reached) => (createdHere ? schema.applyDatabaseProperties().map(() => reached) : okAsync(reached)))
       .orElse((error) =>
       // No publication, subscription or slot may outlive a failed attempt.
       strategy

@@ -73,8 +73,10 @@ export interface DatabaseSchema {
   ): ResultAsync<void, MigrationError>;
   /**
    * Gives the destination database the source database's own settings,
-   * connection limit, comment, grants and publications (database-properties.ts), for a
-   * database the migration created, once its content is in. A statement the
+   * connection limit, comment, grants and publications (database-properties.ts),
+   * once its content is in: whether the migration created it or filled one
+   * that was there (a service may create the database beforehand; the
+   * application still needs its search_path and its grants). A statement the
    * destination refuses is a warning, not a failure.
    */
   applyDatabaseProperties(): ResultAsync<void, MigrationError>;

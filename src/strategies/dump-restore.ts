@@ -35,6 +35,8 @@ export class DumpRestoreStrategy implements MigrationStrategy {
           });
         }),
       )
+      // Last, so that none of them (a connection limit, a read-only default) governs the migration's own sessions.
+      .andThen(() => schema.applyDatabaseProperties())
       .map(() => ({ state: 'done' as const, applyErrorsBaseline: 0 }));
   }
 

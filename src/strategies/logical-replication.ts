@@ -66,6 +66,8 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
         this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, rights, name))
           .andThen((held) => this.#copyUnder(job, schema, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
           .andThen(() => this.#step(job, 'Quieting the triggers that fire for a replica', () => quietReplicaTriggers(job.target.sql)))
+          // Before the subscription: a run that dies after it resumes the replication and would never come back for them.
+          .andThen(() => schema.applyDatabaseProperties())
           .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, rights, name)))
           .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }))
           .map((reached) => ({ ...reached, rights: rights.paths })),
