@@ -65,6 +65,57 @@ describe('cutover()', () => {
     await target.sql('shop')`delete from item where id = 100000`;
   });
 
+  for (const at of ['read-only', 'caught-up', 'synced'] as const) {
+    it(`cancelled after the step ${at}, makes the source writable again and keeps replicating`, async () => {
+      const controller = new AbortController();
+      const migrator = new Migrator(options(['shop']));
+      const steps: CutoverEvent['step'][] = [];
+      migrator.on('cutover', (event) => {
+        steps.push(event.step);
+        if (event.step === at) controller.abort();
+      });
+      const result = await migrator.cutover({ readOnlySource: true, signal: controller.signal });
+      await migrator.close();
+      expect(result.isErr() && result.error.kind).toBe('cancelled');
+      expect(steps.at(-1)).toBe('restored');
+      await onNewSession((sql) => sql`insert into item (name) values (${`after the cutover cancelled at ${at}`})`);
+      await eventually('the row written after the cancelled cutover arrives', async () => {
+        const rows = await target.sql('shop')`select 1 from item where name = ${`after the cutover cancelled at ${at}`}`;
+        return rows.length === 1;
+      });
+    });
+  }
+
+  it('says the source is still read-only, and the statement that undoes it, when the source is gone before it could be restored', async () => {
+    const controller = new AbortController();
+    const migrator = new Migrator(options(['shop']));
+    const steps: CutoverEvent['step'][] = [];
+    migrator.on('cutover', (event) => {
+      steps.push(event.step);
+      if (event.step === 'caught-up') {
+        source.stopServerNow('immediate');
+        controller.abort();
+      }
+    });
+    const result = await migrator.cutover({ readOnlySource: true, signal: controller.signal });
+    await migrator.close();
+    await source.startServer();
+    expect(steps).toEqual(['read-only', 'caught-up']);
+    const statement = 'ALTER DATABASE shop RESET default_transaction_read_only';
+    expect(result.isErr() && result.error).toMatchObject({
+      kind: 'cancelled',
+      message: expect.stringContaining('"shop" on the source is still read-only'),
+      hint: expect.stringContaining(statement),
+    });
+    await expect(onNewSession((sql) => sql`insert into item (name) values ('refused')`)).rejects.toThrow(/read-only transaction/);
+    await source.exec(statement);
+    await onNewSession((sql) => sql`insert into item (name) values ('after the source came back')`);
+    await eventually('the row written once the source came back arrives', async () => {
+      const rows = await target.sql('shop')`select 1 from item where name = 'after the source came back'`;
+      return rows.length === 1;
+    });
+  });
+
   it('switches over: read-only source, caught up, sequences and large objects synced, verified, replication stopped', async () => {
     await source.exec(`insert into item (name) select 'late' || g from generate_series(1, 100) g; select lo_put(picture, 0, 'PIC') from item where id = 1;`, 'shop');
     const migrator = new Migrator(options(['shop']));

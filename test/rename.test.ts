@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Migrator, toServiceResponse } from '../src/index.js';
+import postgres from 'postgres';
+import { Migrator, toServiceResponse, type CutoverEvent } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { eventually, fingerprint } from './support/compare.js';
 import { seed } from './support/fixtures.js';
@@ -77,6 +78,35 @@ describe('copying a database under another name', () => {
     } finally {
       await another.close();
     }
+  });
+
+  it('cuts over a database replicated under another name, making its source read-only and not a source database of the new name', async () => {
+    // A source database that happens to bear the destination's name: nothing of the migration's.
+    await source.exec('create database shop_cut');
+    await source.exec('create table note (body text)', 'shop_cut');
+    const options = { source: source.uri(), target: target.uri(), method: 'replication' as const, databases: [{ source: 'shop', target: 'shop_cut' }], pollIntervalMs: 100 };
+    const migrator = new Migrator(options);
+    expect((await migrator.migrate())._unsafeUnwrap().databases[0]).toMatchObject({ dbname: 'shop_cut', source: 'shop', status: 'syncing' });
+    const events: CutoverEvent[] = [];
+    migrator.on('cutover', (event) => events.push(event));
+    const result = await migrator.cutover({ readOnlySource: true });
+    await migrator.close();
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(result._unsafeUnwrap().databases[0]).toMatchObject({ dbname: 'shop_cut', status: 'done' });
+    expect(events.map((e) => e.dbname)).toEqual(['shop_cut', 'shop_cut', 'shop_cut', 'shop_cut', 'shop_cut']);
+    expect(events.find((e) => e.step === 'read-only')?.detail).toContain('new sessions of "shop" on the source are read-only');
+    expect(events.find((e) => e.step === 'stopped')?.detail).toContain('"shop" on the source stays read-only');
+    const onNewSession = async (database: string, statement: string): Promise<unknown> => {
+      const sql = postgres(source.uri(database), { max: 1, onnotice: () => undefined });
+      try {
+        return await sql.unsafe(statement);
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    };
+    await expect(onNewSession('shop', `update customers set name = 'after the cutover' where id = 1`)).rejects.toThrow(/read-only transaction/);
+    await onNewSession('shop_cut', `insert into note values ('still mine')`);
+    await source.exec('alter database shop reset default_transaction_read_only');
   });
 
   it('refuses two databases copied into one name', async () => {

@@ -14,7 +14,7 @@ import { err, errAsync, ok, okAsync, safeTry, ResultAsync } from 'neverthrow';
 import { syncLargeObjects } from '../copy/large-object-copy.js';
 import { syncSequences } from '../copy/copy-engine.js';
 import { migrationError, type MigrationError } from '../errors.js';
-import { query, type Connection } from '../pg/connect.js';
+import { closeConnection, openConnection, query, type Connection } from '../pg/connect.js';
 import { readableIdent } from '../pg/identifiers.js';
 import type { DatabaseRecord } from '../state/state-store.js';
 import { recordState } from '../state/state-store.js';
@@ -23,7 +23,7 @@ import type { DatabaseJob } from '../strategies/strategy.js';
 import { verifyDatabase } from '../verify/database-verify.js';
 import { namesOf, withJob, type RunContext } from './context.js';
 import { readStatus } from './read-status.js';
-import { makeReadOnly } from './source-read-only.js';
+import { makeReadOnly, readOnlySetting, restoreSetting, type ReadOnlySetting } from './source-read-only.js';
 
 export interface CutoverRequest {
   /** Set `default_transaction_read_only` on each source database first; restored if that database's cutover fails. */
@@ -59,26 +59,30 @@ export function runCutover(context: RunContext, target: Connection, request: Cut
 }
 
 function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJob, db: DatabaseStatus, request: CutoverRequest): ResultAsync<void, MigrationError> {
-  const { dbname } = job;
+  // The database goes by its destination name; the source database it is read from may be named otherwise.
+  const { dbname, sourceDbname } = job;
   const step = (name: 'read-only' | 'caught-up' | 'synced' | 'verified' | 'stopped' | 'restored', detail: string): void =>
     context.emit({ type: 'cutover', dbname, step: name, detail });
   const replication = context.strategies.replication;
-  let restore: (() => Promise<void>) | undefined;
+  // Known before the source changes: a change cut off without an answer is undone like one that landed.
+  let readOnly: ReadOnlySetting | undefined;
+  let landed = false;
 
-  const readOnly: ResultAsync<void, MigrationError> = !request.readOnlySource
+  const madeReadOnly: ResultAsync<void, MigrationError> = !request.readOnlySource
     ? okAsync(undefined)
-    : query(job.source, context.redactor, 'privilege', `Making "${dbname}" read-only on the source`, async (sql) => {
-        const made = await makeReadOnly(sql, dbname);
-        restore = made.restore;
+    : query(job.source, context.redactor, 'privilege', `Making "${sourceDbname}" read-only on the source`, async (sql) => {
+        readOnly = await readOnlySetting(sql, sourceDbname);
+        const otherSessions = await makeReadOnly(sql, readOnly);
+        landed = true;
         step(
           'read-only',
-          made.otherSessions > 0
-            ? `new sessions of "${dbname}" on the source are read-only; ${made.otherSessions} session(s) opened before may still write until they reconnect`
-            : `new sessions of "${dbname}" on the source are read-only`,
+          otherSessions > 0
+            ? `new sessions of "${sourceDbname}" on the source are read-only; ${otherSessions} session(s) opened before may still write until they reconnect`
+            : `new sessions of "${sourceDbname}" on the source are read-only`,
         );
       });
 
-  const switched = readOnly
+  const switched = madeReadOnly
     .andThen(() => replication.catchUp(job, request.timeoutMs))
     .andThen((caught) =>
       caught.caughtUp
@@ -104,22 +108,57 @@ function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJ
     .andThen(() => (context.signal?.aborted ? err(cancelledError(`The cutover of "${dbname}"`, { database: dbname })) : okAsync(undefined)));
 
   return switched
-    .orElse((error) =>
-      ResultAsync.fromSafePromise(
-        (async () => {
-          if (restore) {
-            await restore().catch(() => undefined);
-            step('restored', `"${dbname}" on the source is writable again; replication keeps running`);
-          }
-        })(),
-      ).andThen(() => err(error)),
-    )
+    .orElse((failed) => {
+      // As the caller will read it: a failure after the signal fired is the cancellation (withJob would say so, dropping what is added here).
+      const error = context.signal?.aborted && failed.kind !== 'cancelled' ? cancelledError(`The cutover of "${dbname}"`, { database: dbname }) : failed;
+      if (!readOnly) return errAsync(error);
+      const setting = readOnly;
+      return restoreSource(context, setting)
+        .map((changed) => {
+          // Unchanged: the change never landed, so there is nothing to report restored.
+          if (changed) step('restored', `${restoredDetail(setting)}; replication keeps running`);
+        })
+        .mapErr((failure) => stillReadOnly(error, setting, landed, failure))
+        .andThen(() => errAsync(error));
+    })
     .andThen(() => replication.stop(job, { standalone: true }))
     .andThen(() =>
       query(target, context.redactor, 'internal', 'Recording the cutover', (sql) => recordState(sql, dbname, { status: 'done' })).map(() =>
-        step('stopped', `replication of "${dbname}" stopped; the destination is on its own${request.readOnlySource ? ', the source stays read-only' : ''}`),
+        step('stopped', `replication of "${dbname}" stopped; the destination is on its own${request.readOnlySource ? `, "${sourceDbname}" on the source stays read-only` : ''}`),
       ),
     );
+}
+
+/**
+ * Puts the source database's setting back on a connection of its own: the
+ * job's pools are closed by a cancellation, and may be what failed.
+ */
+function restoreSource(context: RunContext, setting: ReadOnlySetting): ResultAsync<boolean, MigrationError> {
+  return openConnection(context.options.source, 'source', setting.dbname, context.redactor, { max: 1, readWrite: true }).andThen((connection) =>
+    query(connection, context.redactor, 'privilege', `Making "${setting.dbname}" writable again`, (sql) => restoreSetting(sql, setting))
+      .andTee(() => closeConnection(connection))
+      .orTee(() => closeConnection(connection)),
+  );
+}
+
+function restoredDetail(setting: ReadOnlySetting): string {
+  return setting.previous === null
+    ? `"${setting.dbname}" on the source is writable again`
+    : `"${setting.dbname}" on the source has its own default_transaction_read_only = ${setting.previous} back`;
+}
+
+/**
+ * The cutover's failure, saying the source database could not be put back
+ * and how to do it by hand. The kind stays the cutover's: a caller switches
+ * on why the cutover ended, and a cancelled call must still read `cancelled`.
+ */
+function stillReadOnly(error: MigrationError, setting: ReadOnlySetting, landed: boolean, failure: MigrationError): MigrationError {
+  const state = landed ? 'is still read-only' : 'may be read-only (the change was cut off before it answered)';
+  return {
+    ...error,
+    message: `${error.message}; "${setting.dbname}" on the source ${state} for new sessions, since making it writable again failed: ${failure.message}`,
+    hint: `Run on the source: ${setting.restoreStatement}.${error.hint ? ` ${error.hint}` : ''}`,
+  };
 }
 
 /** The verification's verdict, as an error naming each difference when there is one. */

@@ -53,6 +53,12 @@ export interface Cluster {
   exec(text: string, database?: string): Promise<void>;
   /** Stops the server as a crash (`immediate`) or an administrator (`fast`) would, keeping its data and port. */
   stopServer(mode?: 'fast' | 'immediate'): Promise<void>;
+  /**
+   * {@link stopServer} (as a crash, by default) finished before it returns: a
+   * fault injected inside an event listener, which cannot await, lands before
+   * the library's next step.
+   */
+  stopServerNow(mode?: 'fast' | 'immediate'): void;
   /** Starts a server stopped by {@link stopServer} again, on the same data directory and port. */
   startServer(): Promise<void>;
   /** {@link stopServer} then {@link startServer}. */
@@ -272,6 +278,11 @@ function makeCluster(spec: {
     async stopServer(mode = 'fast') {
       const stop = command(spec.record.pgCtl, ['stop', '-D', spec.dataDir, '-m', mode, '-w', '-t', '60']);
       await run(stop[0], stop[1]);
+    },
+    stopServerNow(mode = 'immediate') {
+      const stop = command(spec.record.pgCtl, ['stop', '-D', spec.dataDir, '-m', mode, '-w', '-t', '60']);
+      const ended = spawnSync(stop[0], stop[1], { stdio: 'ignore' });
+      if (ended.status !== 0) throw new Error(`pg_ctl stop exited with ${String(ended.status ?? ended.signal)}`);
     },
     async startServer() {
       const start = command(spec.record.pgCtl, ['start', '-D', spec.dataDir, '-l', spec.logFile, '-w', '-t', '60']);
