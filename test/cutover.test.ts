@@ -116,12 +116,22 @@ describe('cutover()', () => {
     });
   });
 
-  it('switches over: read-only source, caught up, sequences and large objects synced, verified, replication stopped', async () => {
+  it('switches over: read-only source, caught up, sequences and large objects synced, verified, replication stopped; cancelled once it began removing the subscription, it finishes', async () => {
     await source.exec(`insert into item (name) select 'late' || g from generate_series(1, 100) g; select lo_put(picture, 0, 'PIC') from item where id = 1;`, 'shop');
     const migrator = new Migrator(options(['shop']));
     const steps: CutoverEvent['step'][] = [];
     migrator.on('cutover', (event) => steps.push(event.step));
-    const result = await migrator.cutover({ readOnlySource: true });
+    // Past the subscription's removal, a cutover half done would leave a read-only source and a destination following nothing.
+    const controller = new AbortController();
+    const watching = (async () => {
+      while (!controller.signal.aborted) {
+        const [sub] = await target.sql('shop')<{ enabled: boolean }[]>`select subenabled as enabled from pg_subscription`;
+        if (!sub || !sub.enabled) controller.abort();
+        else await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const result = await migrator.cutover({ readOnlySource: true, signal: controller.signal });
+    await watching;
     await migrator.close();
     expect(result.isOk(), JSON.stringify(result)).toBe(true);
     expect(result._unsafeUnwrap().databases[0]).toMatchObject({ dbname: 'shop', status: 'done' });

@@ -107,8 +107,20 @@ function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJ
     // Cancelled before the stop: roll back like any failure.
     .andThen(() => (context.signal?.aborted ? err(cancelledError(`The cutover of "${dbname}"`, { database: dbname })) : okAsync(undefined)));
 
-  return switched
+  // The stop runs on sessions the signal leaves open, and heeds it only until it starts removing the subscription:
+  // cancelled before, the cutover rolls back like any failure; past it, the stop finishes (see StopOptions.signal).
+  let stopping = false;
+  const stopped = switched.andThen(() => {
+    stopping = true;
+    return withJob({ ...context, signal: undefined }, namesOf(db), (settled) => replication.stop(settled, { standalone: true, signal: context.signal }), {
+      sourceReadWrite: true,
+    });
+  });
+
+  return stopped
     .orElse((failed) => {
+      // A stop that failed for another reason than the cancellation may have removed the subscription: the source stays read-only.
+      if (stopping && failed.kind !== 'cancelled') return errAsync(failed);
       // As the caller will read it: a failure after the signal fired is the cancellation (withJob would say so, dropping what is added here).
       const error = context.signal?.aborted && failed.kind !== 'cancelled' ? cancelledError(`The cutover of "${dbname}"`, { database: dbname }) : failed;
       if (!readOnly) return errAsync(error);
@@ -121,7 +133,6 @@ function cutoverDatabase(context: RunContext, target: Connection, job: DatabaseJ
         .mapErr((failure) => stillReadOnly(error, setting, landed, failure))
         .andThen(() => errAsync(error));
     })
-    .andThen(() => replication.stop(job, { standalone: true }))
     .andThen(() =>
       query(target, context.redactor, 'internal', 'Recording the cutover', (sql) => recordState(sql, dbname, { status: 'done' })).map(() =>
         step('stopped', `replication of "${dbname}" stopped; the destination is on its own${request.readOnlySource ? `, "${sourceDbname}" on the source stays read-only` : ''}`),
