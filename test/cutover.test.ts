@@ -38,6 +38,19 @@ describe('cutover()', () => {
     await Promise.all([source?.stop(), target?.stop()]);
   });
 
+  it('refuses, as stop() does, a database name neither the source nor the migration has, changing nothing', async () => {
+    const migrator = new Migrator(options(['shop', 'nosuch']));
+    try {
+      for (const result of [await migrator.cutover({ readOnlySource: true }), await migrator.stop()]) {
+        expect(result.isErr() && result.error).toMatchObject({ kind: 'options', message: expect.stringContaining('"nosuch"') });
+      }
+    } finally {
+      await migrator.close();
+    }
+    await onNewSession((sql) => sql`insert into item (name) values ('still writable')`);
+    expect(await target.sql('shop')`select subname from pg_subscription`).toHaveLength(1);
+  });
+
   it('refuses while a selected database is not ready, changing nothing', async () => {
     const migrator = new Migrator(options(['shop', 'later']));
     const result = await migrator.cutover({ readOnlySource: true });

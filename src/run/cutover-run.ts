@@ -22,7 +22,7 @@ import type { DatabaseStatus } from '../status.js';
 import type { DatabaseJob } from '../strategies/strategy.js';
 import { verifyDatabase } from '../verify/database-verify.js';
 import { namesOf, withJob, type RunContext } from './context.js';
-import { readStatus } from './read-status.js';
+import { readStatus, unknownRequested, unknownRequestedError } from './read-status.js';
 import { makeReadOnly, readOnlySetting, restoreSetting, type ReadOnlySetting } from './source-read-only.js';
 
 export interface CutoverRequest {
@@ -39,6 +39,8 @@ export interface CutoverRequest {
 export function runCutover(context: RunContext, target: Connection, request: CutoverRequest): ResultAsync<void, MigrationError> {
   return safeTry(async function* () {
     const status = yield* readStatus(context, { live: false });
+    const unknown = unknownRequested(context.options, status);
+    if (unknown.length > 0) return err(unknownRequestedError(unknown));
     const unready = status.databases.filter(
       (db) => (db.method === 'replication' && db.status !== 'syncing' && db.status !== 'done') || (db.method === 'pg_dump' && db.status !== 'done'),
     );

@@ -7,7 +7,7 @@
  * @module
  */
 import { okAsync, ResultAsync } from 'neverthrow';
-import { describeError, type MigrationError } from '../errors.js';
+import { describeError, migrationError, type MigrationError } from '../errors.js';
 import { targetNameOf, type NormalizedOptions } from '../options.js';
 import { query } from '../pg/connect.js';
 import { databaseOids, listDatabases, type DatabaseInfo } from '../pg/queries/databases.js';
@@ -118,4 +118,22 @@ export function selectsRecord(options: Pick<NormalizedOptions, 'databases' | 'ig
 
 export function selects(options: Pick<NormalizedOptions, 'databases' | 'ignoreDatabases'>, dbname: string): boolean {
   return !options.ignoreDatabases.includes(dbname) && (!options.databases || options.databases.includes(dbname));
+}
+
+/**
+ * Source databases the caller named (`databases`) that neither the source has
+ * nor a record of this migration holds: a typo, which stop() and cutover()
+ * must not answer with "nothing to do".
+ */
+export function unknownRequested(options: Pick<NormalizedOptions, 'databases'>, status: MigrationStatus): string[] {
+  if (!options.databases) return [];
+  const known = new Set(status.databases.map((db) => db.source ?? db.dbname));
+  return options.databases.filter((name) => !known.has(name));
+}
+
+/** The `options` error for {@link unknownRequested}'s names. */
+export function unknownRequestedError(names: readonly string[]): MigrationError {
+  return migrationError('options', `No database of the source or of this migration is named ${names.map((n) => `"${n}"`).join(', ')}`, {
+    hint: 'Check the names in databases: they are the source databases\' names (status() lists them); nothing was done.',
+  });
 }

@@ -17,7 +17,7 @@ import { isSettled } from '../state/lifecycle.js';
 import { readStates, recordState, type StateChange } from '../state/state-store.js';
 import type { DatabaseStatus, MigrationStatus } from '../status.js';
 import { namesOf, withJob, type RunContext } from './context.js';
-import { readStatus } from './read-status.js';
+import { readStatus, unknownRequested, unknownRequestedError } from './read-status.js';
 
 export interface StopRequest {
   readonly force: boolean;
@@ -28,6 +28,8 @@ export function runStop(context: RunContext, target: Connection, request: StopRe
   return safeTry(async function* () {
     // Under the lock no run is live: a record left `running` is an interrupted one.
     const status: MigrationStatus = yield* readStatus(context, { live: false });
+    const unknown = unknownRequested(context.options, status);
+    if (unknown.length > 0) return err(unknownRequestedError(unknown));
     const unsafe = status.databases.filter((db) => !isSettled(db.method, db.status));
     const unreachable = unsafe.filter((db) => db.errorKind === 'connection');
     if (unreachable.length > 0 && !request.force) {
