@@ -10,6 +10,7 @@ import { err, ok, type Result } from 'neverthrow';
 import { migrationError, type MigrationError } from './errors.js';
 import { checkKeys, isArray, isRecord, kindOf, OptionIssues, readProperty, UNREADABLE } from './option-issues.js';
 import { closestName } from './util/did-you-mean.js';
+import { readUriQuery } from './uri-query.js';
 
 /** libpq's `sslmode`, honoured identically by every connection and every tool we start. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -525,10 +526,15 @@ function readConnection(input: unknown, side: Side, issues: OptionIssues): Conne
     issues.add(`${path} is required`, `Pass ${side}: ${CONNECTION_HINT}`, side);
     return undefined;
   }
-  if (typeof input === 'string') return fromUri(input, side, issues);
-  if (isRecord(input)) return fromFields(input, side, issues);
-  issues.add(`${path} must be a connection URI or an object of connection fields, got ${kindOf(input)}`, CONNECTION_HINT, side);
-  return undefined;
+  const config = typeof input === 'string' ? fromUri(input, side, issues) : isRecord(input) ? fromFields(input, side, issues) : undefined;
+  if (typeof input !== 'string' && !isRecord(input)) {
+    issues.add(`${path} must be a connection URI or an object of connection fields, got ${kindOf(input)}`, CONNECTION_HINT, side);
+  }
+  // pg_dump and pg_dumpall read a password from a line-based passfile only (anything else would show it): refused before anything runs.
+  if (config?.password !== undefined && /[\r\n]/.test(config.password)) {
+    issues.add(`${path}.password has a line break, which pg_dump and pg_dumpall could not be given`, 'Give the role a password without line breaks.', side);
+  }
+  return config;
 }
 
 function fromFields(input: Record<string, unknown>, side: Side, issues: OptionIssues): ConnectionConfig | undefined {
@@ -577,12 +583,15 @@ function fromUri(uri: string, side: Side, issues: OptionIssues): ConnectionConfi
     issues.add(`${path} is not a postgres:// URI`, 'Use postgres://user:password@host:5432/database?sslmode=require', side);
     return undefined;
   }
+  // The query is read as libpq reads it (see uri-query.ts); the parser
+  // gets the rest, as it would read certificate files eagerly, throw on a
+  // missing one, and give its own meanings to libpq's parameters.
+  const queryAt = uri.indexOf('?');
+  const { query, problems } = readUriQuery(queryAt >= 0 ? uri.slice(queryAt + 1) : '');
+  for (const problem of problems) issues.add(`${path} ${problem.message}`, problem.hint, side);
   let parsed: ReturnType<typeof parse>;
   try {
-    // TLS settings are ours to interpret (libpq's semantics): the parser would
-    // read certificate files eagerly, throw on a missing one, and print a
-    // process warning about its own sslmode aliases.
-    parsed = parse(uri.replace(/([?&])(ssl[a-z]*|uselibpqcompat)=[^&]*/g, '$1'));
+    parsed = parse(queryAt >= 0 ? uri.slice(0, queryAt) : uri);
   } catch {
     // The parser's message could echo the URI, password included: say nothing of it.
     issues.add(
@@ -592,22 +601,20 @@ function fromUri(uri: string, side: Side, issues: OptionIssues): ConnectionConfi
     );
     return undefined;
   }
-  const query = uri.indexOf('?');
-  const params = new URLSearchParams(query >= 0 ? uri.slice(query + 1) : '');
-  const param = (name: string): string | undefined => params.get(name) || undefined;
-  const sslmode = toSslMode(param('sslmode'), `${path} (its sslmode parameter)`, side, issues);
-  const port = toPort(parsed.port || undefined, `${path} (its port)`, side, issues);
-  if (sslmode === undefined || port === undefined) return undefined;
+  const file = (value: string | undefined): string | undefined => value || undefined;
+  const sslmode = toSslMode(query.sslmode, `${path} (its sslmode parameter)`, side, issues);
+  const port = toPort(query.port || parsed.port || undefined, `${path} (its port)`, side, issues);
+  if (problems.length > 0 || sslmode === undefined || port === undefined) return undefined;
   return {
-    host: parsed.host || 'localhost',
+    host: query.host || parsed.host || 'localhost',
     port,
-    database: parsed.database || 'postgres',
-    username: parsed.user || 'postgres',
-    password: parsed.password || undefined,
+    database: query.dbname || parsed.database || 'postgres',
+    username: query.user || parsed.user || 'postgres',
+    password: query.password || parsed.password || undefined,
     sslmode,
-    sslrootcert: param('sslrootcert'),
-    sslcert: param('sslcert'),
-    sslkey: param('sslkey'),
+    sslrootcert: file(query.sslrootcert),
+    sslcert: file(query.sslcert),
+    sslkey: file(query.sslkey),
   };
 }
 
@@ -663,6 +670,9 @@ export function secretsOf(input: unknown): string[] {
         // Up to the last "@" before the host: an unencoded "@" may sit in the password.
         const match = /^[a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:([^/?#]*)@[^@/?#]*(?:[/?#]|$)/i.exec(connection);
         const raw = match?.[1];
+        const queryAt = connection.indexOf('?');
+        const inQuery = queryAt >= 0 ? readUriQuery(connection.slice(queryAt + 1)).query.password : undefined;
+        add(inQuery);
         if (raw) {
           add(raw);
           try {

@@ -57,6 +57,19 @@ describe('connecting', () => {
     }
   });
 
+  it('without a password ignores PGPASSWORD, as the client tools and the subscription do: an auth error at preflight, not a failed migration', async () => {
+    const before = process.env['PGPASSWORD'];
+    process.env['PGPASSWORD'] = plain.password;
+    try {
+      const error = await preflightError(`postgres://postgres@127.0.0.1:${plain.port}/postgres?sslmode=disable`);
+      expect(error).toMatchObject({ kind: 'auth', side: 'source', hint: expect.stringContaining('No password was given for the source') });
+      expect(error.hint).toContain('PGPASSWORD');
+    } finally {
+      if (before === undefined) delete process.env['PGPASSWORD'];
+      else process.env['PGPASSWORD'] = before;
+    }
+  });
+
   it('to a closed port fails as connection, naming host and port', async () => {
     const error = await preflightError('postgres://postgres:x@127.0.0.1:1/postgres');
     expect(error).toMatchObject({ kind: 'connection', side: 'source', message: expect.stringContaining('127.0.0.1:1') });
@@ -80,12 +93,18 @@ describe('connecting', () => {
   describe('over TLS', () => {
     let files: string;
     let otherCa: string;
+    let clientCert: string;
+    let clientKey: string;
 
     beforeAll(() => {
       files = mkdtempSync(join(tmpdir(), 'dlh-tls-files-'));
       otherCa = join(files, 'other-ca.crt');
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=another CA', '-keyout', join(files, 'other-ca.key'), '-out', otherCa], { stdio: 'ignore' });
       writeFileSync(join(files, 'not-pem.crt'), 'not a certificate\n');
+      // A client certificate the servers do not ask for: libpq sends it only where TLS is used.
+      clientCert = join(files, 'client.crt');
+      clientKey = join(files, 'client.key');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=postgres', '-keyout', clientKey, '-out', clientCert], { stdio: 'ignore' });
     });
 
     afterAll(() => {
@@ -113,6 +132,44 @@ describe('connecting', () => {
       const error = await tlsError(tls, sslmode, { sslrootcert: otherCa });
       expect(error).toMatchObject({ kind: 'tls', side: 'source', message: expect.stringContaining('certificate is not trusted') });
       expect(error.hint).toContain(`not signed by a CA in sslrootcert "${otherCa}"`);
+    });
+
+    it('under require with sslrootcert verifies the chain against it, as libpq does: another CA is a tls error up front', async () => {
+      const error = await tlsError(tls, 'require', { sslrootcert: otherCa });
+      expect(error).toMatchObject({ kind: 'tls', side: 'source', message: expect.stringContaining('certificate is not trusted') });
+      expect(error.hint).toContain(`not signed by a CA in sslrootcert "${otherCa}"`);
+    });
+
+    it('under require with the sslrootcert that signed the certificate connects, without checking the host name', async () => {
+      const uri = new URL(tls.uri('postgres', { sslmode: 'require' }));
+      uri.hostname = '127.1';
+      uri.searchParams.set('sslrootcert', tls.caFile ?? '');
+      const migrator = new Migrator({ source: uri.toString(), target: plain.uri() });
+      const report = await migrator.preflight();
+      await migrator.close();
+      expect(report.isOk(), JSON.stringify(report)).toBe(true);
+    });
+
+    it.each([
+      ['allow', 'a server without TLS', 'plain'],
+      ['allow', 'a server that accepts only TLS', 'tls'],
+      ['prefer', 'a server without TLS', 'plain'],
+    ] as const)('under %s to %s connects, as libpq does, even with a client certificate', async (sslmode, _what, which) => {
+      const cluster = which === 'plain' ? plain : tls;
+      const migrator = new Migrator({
+        source: { ...cluster.fields(), ssl: sslmode, sslcert: clientCert, sslkey: clientKey },
+        target: plain.uri(),
+      });
+      const report = await migrator.preflight();
+      await migrator.close();
+      expect(report.isOk(), JSON.stringify(report)).toBe(true);
+    });
+
+    it('under allow without a client certificate to a server that accepts only TLS connects', async () => {
+      const migrator = new Migrator({ source: tls.uri('postgres', { sslmode: 'allow' }), target: plain.uri() });
+      const report = await migrator.preflight();
+      await migrator.close();
+      expect(report.isOk(), JSON.stringify(report)).toBe(true);
     });
 
     it('under verify-full without sslrootcert says none was given', async () => {

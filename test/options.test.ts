@@ -32,6 +32,67 @@ describe('connection options', () => {
     const method = normalizeOptions({ source: 'postgres://h/db', target: 'postgres://h/db', method: 'magic' as never });
     expect(method._unsafeUnwrapErr()).toMatchObject({ kind: 'options', hint: expect.stringContaining('dump') });
   });
+
+  describe('URI query parameters, read as libpq reads them', () => {
+    const sslmodeOf = (query: string): string => {
+      const parsed = normalizeConnection(`postgres://u:topsecret@h/db?${query}`, 'source');
+      return parsed.isOk() ? parsed.value.sslmode : `error: ${parsed.error.message}`;
+    };
+
+    it('read ssl=true as sslmode=require, as libpq does for JDBC-style URIs', () => {
+      expect(sslmodeOf('ssl=true')).toBe('require');
+    });
+
+    it('take the last of a repeated parameter, as libpq does', () => {
+      expect(sslmodeOf('sslmode=disable&sslmode=verify-full')).toBe('verify-full');
+    });
+
+    it('decode percent-encoded values, and keep "+" as it is written (libpq does not read it as a space)', () => {
+      const parsed = normalizeConnection('postgres://u:p@h/db?sslmode=req%75ire&sslrootcert=/etc/a+b%20c.pem', 'source');
+      expect(parsed._unsafeUnwrap()).toMatchObject({ sslmode: 'require', sslrootcert: '/etc/a+b c.pem' });
+    });
+
+    it('honour host, port, dbname, user and password given in the query, over those before it, as libpq does', () => {
+      const parsed = normalizeConnection('postgres://u:p@h:1/db?user=other&password=qu%26ery&dbname=app&host=db2&port=6543', 'source');
+      expect(parsed._unsafeUnwrap()).toMatchObject({ host: 'db2', port: 6543, database: 'app', username: 'other', password: 'qu&ery' });
+      expect(secretsOf({ source: 'postgres://u@h/db?password=qu%26ery' })).toContain('qu&ery');
+    });
+
+    it('accept the harmless libpq parameters a service URI may carry', () => {
+      expect(sslmodeOf('sslmode=require&application_name=app&connect_timeout=10')).toBe('require');
+    });
+
+    it.each([
+      ['sslmod=verify-full', 'sslmod', 'did you mean sslmode?'],
+      ['SSLMODE=require', 'SSLMODE', 'did you mean sslmode?'],
+      ['sslmode=verify-full&sslrootcrt=/etc/ca.pem', 'sslrootcrt', 'did you mean sslrootcert?'],
+      ['ssl=false', 'ssl', 'sslmode=disable'],
+      ['ssl=1', 'ssl', 'sslmode=require'],
+    ])('reject %s, which libpq rejects too, naming the parameter instead of falling back to prefer', (query, name, hint) => {
+      const parsed = normalizeConnection(`postgres://u:topsecret@h/db?${query}`, 'source');
+      const error = parsed._unsafeUnwrapErr();
+      expect(error).toMatchObject({ kind: 'options', side: 'source' });
+      expect(error.message).toContain(`"${name}"`);
+      expect(`${error.message} ${error.hint}`).toContain(hint);
+      expect(JSON.stringify(error)).not.toContain('topsecret');
+    });
+
+    it.each(['sslmode=', 'sslmode=disable&sslmode='])('reject an empty sslmode (%s), as libpq does, instead of using the default', (query) => {
+      expect(sslmodeOf(query)).toMatch(/^error: .*sslmode.* must not be empty/);
+    });
+
+    it.each([
+      ['sslcrl=/etc/crl.pem', 'sslcrl'],
+      ['channel_binding=require', 'channel_binding'],
+      ['passfile=/root/.pgpass', 'passfile'],
+      ['target_session_attrs=read-write', 'target_session_attrs'],
+    ])('reject %s, a libpq parameter this library cannot honour, rather than ignore it', (query, name) => {
+      const error = normalizeConnection(`postgres://u:p@h/db?${query}`, 'source')._unsafeUnwrapErr();
+      expect(error).toMatchObject({ kind: 'options', side: 'source' });
+      expect(error.message).toContain(`"${name}"`);
+      expect(error.message).toContain('not supported');
+    });
+  });
 });
 
 describe('options from plain JavaScript', () => {

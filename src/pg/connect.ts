@@ -42,38 +42,85 @@ export interface OpenOptions {
   readonly readWrite?: boolean;
 }
 
+/** postgres.js's `ssl` option for one connection attempt. */
+export type DriverTls = false | 'prefer' | ConnectionOptions;
+
 /**
- * postgres.js's `ssl` option for a libpq `sslmode`. `verify-ca` checks the
- * chain but not the host name, which Node only offers by replacing the
- * identity check; `verify-full` checks both, as libpq does.
+ * The attempts libpq makes for an `sslmode`, in order (each after the one
+ * before failed the way {@link fallsBack} says): `allow` tries plain text,
+ * then TLS if the server refuses it; `prefer` tries TLS, then plain text if
+ * the server does not offer TLS or the handshake fails. With an sslrootcert,
+ * every TLS attempt checks the server's chain against it (libpq does so
+ * whenever a root certificate file is there, `require` included), and only
+ * `verify-full` checks the host name. Throws (into openConnection's guard)
+ * when a certificate file is unusable.
  */
-export function tlsOptions(config: ConnectionConfig): false | 'prefer' | 'require' | 'allow' | ConnectionOptions {
-  // Thrown into openConnection's guard, which reports it as an `options` error.
+export function tlsAttempts(config: ConnectionConfig): readonly DriverTls[] {
   const files: ConnectionOptions = readTlsFiles(config).match(
     (read) => read,
     (problem) => {
       throw new Error(problem);
     },
   );
+  const tls: ConnectionOptions = {
+    ...files,
+    rejectUnauthorized: config.sslmode === 'verify-ca' || config.sslmode === 'verify-full' || config.sslrootcert !== undefined,
+    // postgres.js sets the SNI name itself (never an IP address, as RFC 6066 wants) and Node checks the host.
+    ...(config.sslmode === 'verify-full' ? {} : { checkServerIdentity: () => undefined }),
+  };
   switch (config.sslmode) {
     case 'disable':
-      return false;
+      return [false];
     case 'allow':
+      return [false, tls];
     case 'prefer':
-      return config.sslcert ? { ...files, rejectUnauthorized: false } : config.sslmode;
+      // postgres.js falls back to plain text on the server's "no" by itself only without TLS options.
+      return [config.sslrootcert || config.sslcert ? tls : 'prefer', false];
     case 'require':
-      return config.sslcert ? { ...files, rejectUnauthorized: false } : 'require';
     case 'verify-ca':
-      return { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined };
     case 'verify-full':
-      // postgres.js sets the SNI name itself (never an IP address, as RFC 6066 wants) and Node checks the host.
-      return { ...files, rejectUnauthorized: true };
+      return [tls];
   }
+}
+
+/** The attempt that last opened a connection for `config`, so later pools and sessions skip the failing one. */
+const chosen = new WeakMap<ConnectionConfig, number>();
+
+/**
+ * postgres.js's `ssl` option for a connection of `config`: the attempt that
+ * worked for the last {@link openConnection}, or else the first.
+ */
+export function tlsOptions(config: ConnectionConfig): DriverTls {
+  const attempts = tlsAttempts(config);
+  return attempts[chosen.get(config) ?? 0] ?? false;
+}
+
+/**
+ * The password postgres.js sends. Without one, postgres.js would send
+ * `PGPASSWORD` from this process's environment, which the client tools (whose
+ * PG* variables are dropped) and the destination's subscription never see:
+ * a migration would pass preflight and fail in pg_dumpall, and a password
+ * meant for one server could reach the other. So the empty password, and a
+ * clear `auth` error where the server asks for one.
+ */
+export function driverPassword(config: ConnectionConfig): string | (() => string) {
+  return config.password ?? (() => '');
+}
+
+/**
+ * Whether libpq would make its next attempt after this failure: under
+ * `allow`, when the server refused the plain connection; under `prefer`,
+ * when TLS failed.
+ */
+function fallsBack(config: ConnectionConfig, error: MigrationError): boolean {
+  if (config.sslmode === 'allow') return error.cause?.name === 'PostgresError';
+  return config.sslmode === 'prefer' && error.kind === 'tls';
 }
 
 /**
  * Opens a pool to `database` on one side and proves it works with a round
  * trip, so a wrong password or a missing database surfaces here, classified.
+ * TLS is negotiated as libpq would (see {@link tlsAttempts}).
  */
 export function openConnection(
   config: ConnectionConfig,
@@ -82,6 +129,50 @@ export function openConnection(
   redactor: Redactor,
   options: OpenOptions = {},
 ): ResultAsync<Connection, MigrationError> {
+  let attempts: readonly DriverTls[];
+  try {
+    attempts = tlsAttempts(config);
+  } catch (error) {
+    return errAsync(setupError(error, side, redactor));
+  }
+  const attempt = (index: number, earlier: MigrationError | undefined): ResultAsync<Connection, MigrationError> =>
+    openPool(config, side, database, redactor, options, attempts[index] ?? false)
+      .map((connection) => {
+        chosen.set(config, index);
+        return connection;
+      })
+      .orElse((error) => {
+        if (earlier === undefined && index + 1 < attempts.length && fallsBack(config, error)) return attempt(index + 1, error);
+        return errAsync(earlier === undefined ? error : moreTelling(earlier, error));
+      });
+  return attempt(chosen.get(config) ?? 0, undefined);
+}
+
+/**
+ * Of a first attempt's failure and its fallback's, the one that names the
+ * problem: a fallback's TLS failure only restates that the first attempt
+ * was the way to go, unless the first was the server refusing plain text.
+ */
+function moreTelling(first: MigrationError, fallback: MigrationError): MigrationError {
+  const refusedPlain = first.kind === 'tls' && first.cause?.code === '28000';
+  return fallback.kind === 'tls' && !refusedPlain ? first : fallback;
+}
+
+function setupError(error: unknown, side: Side, redactor: Redactor): MigrationError {
+  return migrationError('options', `Cannot set up the ${side} connection: ${redactor.scrub(messageOf(error))}`, {
+    side,
+    hint: 'Check the certificate files named by sslrootcert, sslcert and sslkey.',
+  });
+}
+
+function openPool(
+  config: ConnectionConfig,
+  side: Side,
+  database: string,
+  redactor: Redactor,
+  options: OpenOptions,
+  ssl: DriverTls,
+): ResultAsync<Connection, MigrationError> {
   let sql: Sql;
   try {
     sql = createPool({
@@ -89,8 +180,8 @@ export function openConnection(
       port: config.port,
       database,
       username: config.username,
-      ...(config.password !== undefined ? { password: config.password } : {}),
-      ssl: tlsOptions(config),
+      password: driverPassword(config),
+      ssl,
       max: options.single ? 1 : options.max ?? 4,
       idle_timeout: options.single ? 0 : 30,
       ...(options.single ? { max_lifetime: 0, onclose: () => void sql.end({ timeout: 0 }).catch(() => undefined) } : {}),
@@ -104,12 +195,7 @@ export function openConnection(
       },
     });
   } catch (error) {
-    return errAsync(
-      migrationError('options', `Cannot set up the ${side} connection: ${redactor.scrub(messageOf(error))}`, {
-        side,
-        hint: 'Check the certificate files named by sslrootcert, sslcert and sslkey.',
-      }),
-    );
+    return errAsync(setupError(error, side, redactor));
   }
   return ResultAsync.fromPromise(sql`select 1`, (error) =>
     classifyConnectionError(error, { config, side, database, redactor }),
@@ -145,7 +231,9 @@ export function classifyConnectionError(error: unknown, context: ErrorContext): 
     return build(
       'auth',
       `Authentication failed for the ${side} (${where})`,
-      `Check the ${side} username and password.`,
+      config.password === undefined
+        ? `No password was given for the ${side}, and the server asks for one: put it in the ${side} URI or its password field (PGPASSWORD and ~/.pgpass are not read).`
+        : `Check the ${side} username and password.`,
     );
   }
   if (code === '28000' && text.includes('no encryption')) {

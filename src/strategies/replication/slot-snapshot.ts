@@ -17,7 +17,7 @@
  * @module
  */
 import postgres, { type Sql } from 'postgres';
-import { tagSide, tlsOptions } from '../../pg/connect.js';
+import { driverPassword, tagSide, tlsOptions } from '../../pg/connect.js';
 import { quoteIdent } from '../../pg/identifiers.js';
 import type { ConnectionConfig } from '../../options.js';
 
@@ -74,7 +74,7 @@ export async function createSlotWithSnapshot(
     port: config.port,
     database: dbname,
     username: config.username,
-    ...(config.password !== undefined ? { password: config.password } : {}),
+    password: driverPassword(config),
     ssl: tlsOptions(config),
     max: 1,
     // Nothing may close it behind our back: its close ends the snapshot.
