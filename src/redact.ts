@@ -10,17 +10,31 @@ export class Redactor {
 
   constructor(secrets: readonly (string | undefined)[]) {
     // Longest first, so a password that contains another is masked whole.
-    this.#secrets = [...new Set(secrets.filter((s): s is string => !!s && s.length > 0))].sort(
-      (a, b) => b.length - a.length,
-    );
+    this.#secrets = [...new Set(secrets.filter((s): s is string => !!s && s.length > 0))]
+      .filter((secret) => !isCommonText(secret))
+      .sort((a, b) => b.length - a.length);
   }
 
   /** Returns `text` with every known secret and every credential-looking fragment masked. */
   scrub(text: string): string {
     let out = text
       .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)[^@\s/]*@/gi, '$1***@')
-      .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)/gi, '$1***');
+      // Also as a connection string quoted inside an SQL literal, its quotes doubled (a CREATE SUBSCRIPTION's).
+      .replace(/(\bpassword\s*=\s*)(''(?:[^']|'''')*''|'(?:[^'\\]|\\.)*'|[^\s']+)/gi, '$1***');
     for (const secret of this.#secrets) out = out.split(secret).join('***');
     return out;
   }
+}
+
+/**
+ * A password so short, or so plainly a word, that it occurs in ordinary
+ * messages ("a" in every sentence, "postgres" as the user, the database and
+ * the server's name): masking each occurrence would make every message
+ * unreadable while telling a reader nothing about which word was the
+ * password. Such a password is masked only where it stands as a password,
+ * in a URI's user information or a connection string's `password=`, which
+ * is where our connections, a tool or a server could ever echo it.
+ */
+function isCommonText(secret: string): boolean {
+  return secret.length < 8 || /^[a-z]+$/i.test(secret);
 }

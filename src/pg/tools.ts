@@ -15,7 +15,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
-import { messageOf, type Side } from './connect.js';
+import { classifyConnectionError, messageOf, type Side } from './connect.js';
 import { makeTempDir } from './temp-dirs.js';
 
 const execFileAsync = promisify(execFile);
@@ -127,6 +127,7 @@ export function runTool(
   redactor: Redactor,
   kind: 'schema' | 'tool' = 'schema',
 ): ResultAsync<ToolRun, MigrationError> {
+  if (/[\r\n]/.test(target.config.password ?? '')) return errAsync(unpassablePassword(name, target));
   return ResultAsync.fromPromise(withPassfile(target, (env) => spawnTool(join(tools.binDir, name), args, env, target.signal)), (error) =>
     target.signal?.aborted
       ? cancelledError(`${name} for ${target.side} database "${target.database}"`, { database: target.database })
@@ -137,6 +138,11 @@ export function runTool(
   ).andThen(({ code, stdout, stderr }) => {
     if (code === 0) return okAsync({ stdout, stderr: redactor.scrub(stderr) });
     if (target.signal?.aborted) return errAsync(cancelledError(`${name} for ${target.side} database "${target.database}"`, { database: target.database }));
+    if (connectionFailed(stderr)) {
+      return ResultAsync.fromSafePromise(connectionReason(tools, name, stderr, target)).andThen((reason) =>
+        errAsync(toolConnectionError(name, reason, target, redactor)),
+      );
+    }
     const said = redactor.scrub(stderr.trim()).split('\n').slice(-15).join('\n');
     return errAsync(
       migrationError(kind, `${name} failed for ${target.side} database "${target.database}" (exit ${code}): ${said}`, {
@@ -146,6 +152,82 @@ export function runTool(
       }),
     );
   });
+}
+
+/**
+ * libpq gives a tool its password from a passfile or a prompt, both read a
+ * line at a time, or from PGPASSWORD or the connection string, which put it
+ * in the process's environment or argv. A password with a line break fits
+ * none of the safe ones, so the migration stops before the tool runs rather
+ * than expose it or fail with "could not connect".
+ */
+function unpassablePassword(name: ToolName, target: ToolTarget): MigrationError {
+  return migrationError(
+    'options',
+    `The ${target.side} password contains a line break, which ${name} can only be given in its environment or command line`,
+    {
+      side: target.side,
+      database: target.database,
+      hint: `Give the ${target.side} role a password without line breaks (ALTER ROLE ... PASSWORD ...) for the migration.`,
+    },
+  );
+}
+
+/** libpq's words for a connection that failed, and pg_dumpall's for one whose reason it dropped. */
+const LIBPQ_FAILURE = /connection to server (?:at|on socket) .* failed: |could not connect to (?:database|server)/;
+
+function connectionFailed(stderr: string): boolean {
+  return LIBPQ_FAILURE.test(stderr);
+}
+
+/**
+ * What libpq said about the failed connection. pg_dumpall run with
+ * `--database` prints only "could not connect to database" and drops
+ * libpq's reason; pg_dump, connecting the same way, tells it.
+ */
+async function connectionReason(tools: PgTools, name: ToolName, stderr: string, target: ToolTarget): Promise<string> {
+  const own = libpqReason(stderr);
+  if (own !== undefined || name !== 'pg_dump' && name !== 'pg_dumpall') return own ?? stderr.trim();
+  const probe = await withPassfile(target, (env) =>
+    spawnTool(join(tools.binDir, 'pg_dump'), ['--schema-only', '--table=pg_catalog.pg_class', '--file=/dev/null'], env, target.signal),
+  ).catch(() => undefined);
+  return (probe && libpqReason(probe.stderr)) ?? stderr.trim();
+}
+
+/** The lines from libpq's "connection to server … failed:" on, without the tool's prefix. */
+function libpqReason(stderr: string): string | undefined {
+  const lines = stderr.trim().split('\n');
+  const first = lines.findIndex((line) => /connection to server (?:at|on socket) .* failed: /.test(line));
+  if (first < 0) return undefined;
+  return lines
+    .slice(first)
+    .map((line) => line.replace(/^\S+: error: /, '').trim())
+    .join(' ');
+}
+
+/**
+ * SQLSTATEs and socket codes libpq reports only in words, so that
+ * classifyConnectionError sorts a tool's failure as it sorts the library's.
+ */
+const LIBPQ_CODES: readonly [RegExp, string][] = [
+  [/password authentication failed|no password supplied|SASL authentication/i, '28P01'],
+  [/no pg_hba\.conf entry/i, '28000'],
+  [/database ".*" does not exist/i, '3D000'],
+  [/Connection refused/i, 'ECONNREFUSED'],
+  [/could not translate host name/i, 'ENOTFOUND'],
+  [/timeout expired/i, 'ETIMEDOUT'],
+  [/No route to host/i, 'EHOSTUNREACH'],
+];
+
+function toolConnectionError(name: ToolName, reason: string, target: ToolTarget, redactor: Redactor): MigrationError {
+  const code = LIBPQ_CODES.find(([pattern]) => pattern.test(reason))?.[1];
+  const classified = classifyConnectionError(
+    { message: reason, ...(code ? { code } : {}) },
+    { config: target.config, side: target.side, database: target.database, redactor },
+  );
+  const said = redactor.scrub(reason);
+  const message = classified.message.includes(said) ? `${name}: ${classified.message}` : `${name}: ${classified.message}: ${said}`;
+  return { ...classified, message };
 }
 
 async function withPassfile<T>(target: ToolTarget, run: (env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {

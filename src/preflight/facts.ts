@@ -13,6 +13,7 @@ import type { ManagedService } from '../pg/queries/managed-service.js';
 import type { DatabaseRights, ExtrasAvailability } from '../pg/queries/publishing-rights.js';
 import type { ReplicationUsage } from '../pg/queries/replication-usage.js';
 import type { RoleRights } from '../pg/queries/role-rights.js';
+import type { StatementRecorder } from '../pg/queries/statement-records.js';
 import type { ServerSettings } from '../pg/queries/server-settings.js';
 import type { PgTools } from '../pg/tools.js';
 import type { TargetDatabase } from '../state/decide.js';
@@ -30,6 +31,8 @@ export interface ClusterFacts {
 export interface TargetFacts extends ClusterFacts {
   readonly availableExtensions: readonly AvailableExtension[];
   readonly extras: ExtrasAvailability;
+  /** The destination's settings that would record a statement's text (and a subscription's password). */
+  readonly statementRecorders: readonly StatementRecorder[];
 }
 
 export interface DatabaseFacts {

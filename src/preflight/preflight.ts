@@ -21,6 +21,7 @@ import { roleRights } from '../pg/queries/role-rights.js';
 import { managedService } from '../pg/queries/managed-service.js';
 import { databaseRights, extrasAvailability } from '../pg/queries/publishing-rights.js';
 import { serverSettings } from '../pg/queries/server-settings.js';
+import { statementRecorders } from '../pg/queries/statement-records.js';
 import { listTables } from '../pg/queries/tables.js';
 import { fullIdentityWithoutEquality } from '../pg/queries/full-identity-equality.js';
 import { userObjects } from '../pg/queries/user-objects.js';
@@ -87,9 +88,10 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
         query(target, redactor, 'preflight', 'Listing extensions', async (sql) => ({
           available: await availableExtensions(sql, targetFacts.settings.major),
           extras: await extrasAvailability(sql, targetFacts.settings.major),
-        })).map(({ available, extras }) => ({
+          statementRecorders: await statementRecorders(sql),
+        })).map(({ available, extras, statementRecorders }) => ({
           sourceFacts,
-          targetFacts: { ...targetFacts, availableExtensions: available, extras },
+          targetFacts: { ...targetFacts, availableExtensions: available, extras, statementRecorders },
         })),
       ),
     )

@@ -1,5 +1,6 @@
 import type { Check, Finding } from '../facts.js';
 import { pathsOf } from '../rights.js';
+import type { StatementRecorder } from '../../pg/queries/statement-records.js';
 
 /**
  * Per database and side, the right replication would publish or subscribe
@@ -9,9 +10,11 @@ import { pathsOf } from '../rights.js';
 export const privileges: Check = (facts) => {
   const { source, target } = facts;
   const findings: Finding[] = [];
+  let subscribes = false;
   for (const db of facts.databases) {
     const database = db.info.name;
     const paths = pathsOf(db, facts);
+    subscribes ||= paths.target.ok;
     findings.push(
       paths.source.ok
         ? { id: 'source-privileges', ok: true, side: 'source', database, message: `Publishes "${database}" as ${paths.source.path}: ${paths.source.detail}` }
@@ -21,6 +24,8 @@ export const privileges: Check = (facts) => {
         : { id: 'target-privileges', ok: false, side: 'target', database, blocks: 'replication', message: `Cannot subscribe "${database}": ${paths.target.missing}`, hint: paths.target.fix },
     );
   }
+  const kept = subscribes ? passwordRecords(target.statementRecorders, target.rights.username) : undefined;
+  if (kept) findings.push(kept);
   if (!target.rights.superuser && !target.rights.createdb) {
     findings.push({
       id: 'target-createdb',
@@ -41,3 +46,26 @@ export const privileges: Check = (facts) => {
   }
   return findings;
 };
+
+/**
+ * The subscription's connection string holds the source password; the
+ * records of statement text the destination role may not turn off would
+ * keep it (a superuser may turn off all of them).
+ */
+function passwordRecords(recorders: readonly StatementRecorder[], username: string): Finding | undefined {
+  const kept = recorders.filter((recorder) => recorder.lasting && !recorder.settable);
+  if (kept.length === 0) return undefined;
+  const names = kept.map((recorder) => recorder.name);
+  return {
+    id: 'target-privileges',
+    ok: false,
+    side: 'target',
+    message:
+      `The destination's ${names.map((name) => `${name} = ${kept.find((r) => r.name === name)?.setting}`).join(', ')} would record CREATE SUBSCRIPTION, ` +
+      `with the source password in its connection string, and ${username} may not turn ${names.length === 1 ? 'it' : 'them'} off`,
+    hint:
+      `As a superuser of the destination: GRANT SET ON PARAMETER ${names.join(', ')} TO ${username}; (PostgreSQL 15+), ` +
+      `or change ${names.length === 1 ? 'it' : 'them'} in postgresql.conf for the migration, or subscribe as a superuser; ` +
+      `otherwise change the source password once the migration is done.`,
+  };
+}

@@ -7,6 +7,7 @@
 import type { Publisher, Subscriber } from './sides.js';
 import { superuserPublisher } from './superuser.js';
 import { publishableTables } from './publishable-tables.js';
+import { runUnrecorded } from './unrecorded.js';
 
 export const extensionPublisher: Publisher = {
   async createPublication(source, name, filter) {
@@ -31,7 +32,11 @@ export const extensionSubscriber: Subscriber = {
       // CREATE SUBSCRIPTION may create a slot only outside a transaction, which a function never is.
       throw new Error(`${spec.name}: the extension subscribes only on a slot the migration created`);
     }
-    await target`select datalakehouse_extras.create_subscription(${spec.name}, ${spec.conninfo}, ${spec.publication}, ${spec.slot}, false, true)`;
+    // The connection string is a bound parameter: logged with the statement unless those records are off.
+    await runUnrecorded(
+      target,
+      (session) => session`select datalakehouse_extras.create_subscription(${spec.name}, ${spec.conninfo}, ${spec.publication}, ${spec.slot}, false, true)`,
+    );
   },
   async dropSubscription(target, name) {
     await target`select datalakehouse_extras.drop_subscription(${name})`;

@@ -2,6 +2,7 @@
 import { quoteIdent, quoteLiteral } from '../../../pg/identifiers.js';
 import { createSubscriptionStatement, type Publisher, type Subscriber } from './sides.js';
 import { publishableTables } from './publishable-tables.js';
+import { runUnrecorded } from './unrecorded.js';
 
 export const superuserPublisher: Publisher = {
   async createPublication(source, name, filter) {
@@ -23,17 +24,8 @@ export const superuserPublisher: Publisher = {
 
 export const superuserSubscriber: Subscriber = {
   async createSubscription(target, spec) {
-    const session = await target.reserve();
-    try {
-      // The statement carries the source password: a failure must not print it to the server log.
-      await session`set log_min_error_statement = panic`;
-      await session`set log_statement = 'none'`;
-      await session.unsafe(createSubscriptionStatement(spec, { ident: quoteIdent, literal: quoteLiteral }));
-    } finally {
-      await session`reset log_min_error_statement`.catch(() => undefined);
-      await session`reset log_statement`.catch(() => undefined);
-      session.release();
-    }
+    // The statement carries the source password: no log line, statistics entry or activity row may keep its text.
+    await runUnrecorded(target, (session) => session.unsafe(createSubscriptionStatement(spec, { ident: quoteIdent, literal: quoteLiteral })));
   },
   async dropSubscription(target, name) {
     await dropOwnSubscription(target, name);
