@@ -127,7 +127,6 @@ export function runTool(
   redactor: Redactor,
   kind: 'schema' | 'tool' = 'schema',
 ): ResultAsync<ToolRun, MigrationError> {
-  if (/[\r\n]/.test(target.config.password ?? '')) return errAsync(unpassablePassword(name, target));
   return ResultAsync.fromPromise(withPassfile(target, (env) => spawnTool(join(tools.binDir, name), args, env, target.signal)), (error) =>
     target.signal?.aborted
       ? cancelledError(`${name} for ${target.side} database "${target.database}"`, { database: target.database })
@@ -152,25 +151,6 @@ export function runTool(
       }),
     );
   });
-}
-
-/**
- * libpq gives a tool its password from a passfile or a prompt, both read a
- * line at a time, or from PGPASSWORD or the connection string, which put it
- * in the process's environment or argv. A password with a line break fits
- * none of the safe ones, so the migration stops before the tool runs rather
- * than expose it or fail with "could not connect".
- */
-function unpassablePassword(name: ToolName, target: ToolTarget): MigrationError {
-  return migrationError(
-    'options',
-    `The ${target.side} password contains a line break, which ${name} can only be given in its environment or command line`,
-    {
-      side: target.side,
-      database: target.database,
-      hint: `Give the ${target.side} role a password without line breaks (ALTER ROLE ... PASSWORD ...) for the migration.`,
-    },
-  );
 }
 
 /** libpq's words for a connection that failed, and pg_dumpall's for one whose reason it dropped. */
