@@ -36,5 +36,6 @@ export class Redactor {
  * is where our connections, a tool or a server could ever echo it.
  */
 function isCommonText(secret: string): boolean {
-  return secret.length < 8 || /^[a-z]+$/i.test(secret);
+  // A long run of letters is no word a message would hold by chance: still masked everywhere.
+  return secret.length < 8 || (secret.length <= 12 && /^[a-z]+$/i.test(secret));
 }

@@ -5,6 +5,8 @@ describe('redacting passwords from messages', () => {
   it('masks a strong password wherever it appears', () => {
     const redactor = new Redactor(['S3cret-Pw!x']);
     expect(redactor.scrub('role said S3cret-Pw!x twice: S3cret-Pw!x')).toBe('role said *** twice: ***');
+    // Letters only, but too long to be a word a message holds by chance.
+    expect(new Redactor(['correcthorsebatterystaple']).scrub('it was correcthorsebatterystaple')).toBe('it was ***');
   });
 
   it('leaves the words of a message alone when the password is short or a plain word', () => {
