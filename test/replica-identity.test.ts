@@ -1,7 +1,10 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { eventually } from './support/compare.js';
+import { extensionDirectory } from './support/extras-extension.js';
 
 /**
  * With REPLICA IDENTITY FULL and no key, the destination finds the row an
@@ -150,6 +153,47 @@ describe('replica identity FULL on a table with a column type that has no equali
       expect(await rows(target)).toEqual(await rows(source));
     } finally {
       await migrator.stop({ force: true });
+      await migrator.close();
+    }
+  });
+});
+
+/**
+ * Tables whose UPDATEs and DELETEs the source itself would refuse once they
+ * are published: a deferrable primary key is never a replica identity, and
+ * an extension's own tables are published too (`FOR ALL TABLES`), though the
+ * extension's script, not the copy, fills them.
+ */
+describe('tables a publication would leave without a replica identity', () => {
+  let source: Cluster;
+  let target: Cluster;
+  const control = `comment = 'a member table without a key'\ndefault_version = '1.0'\nrelocatable = false\nschema = public\n`;
+  const script = `create table keyless_log (note text); insert into keyless_log values ('builtin');`;
+
+  beforeAll(async () => {
+    for (const [file, text] of [['keyless_member.control', control], ['keyless_member--1.0.sql', script]] as const) writeFileSync(join(extensionDirectory(15), file), text);
+    [source, target] = (await startClusters([{ major: 15 }, { major: 15 }])) as [Cluster, Cluster];
+    await source.exec('create database deferred_key');
+    await source.exec(`create table t (id int primary key deferrable, v text); insert into t values (1, 'a');`, 'deferred_key');
+    await source.exec('create database with_member');
+    await source.exec('create extension keyless_member; create table t (id int primary key); insert into t values (1);', 'with_member');
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+    for (const file of ['keyless_member.control', 'keyless_member--1.0.sql']) rmSync(join(extensionDirectory(15), file), { force: true });
+  });
+
+  it.each([
+    ['deferred_key', 'a deferrable primary key', /public\.t/],
+    ['with_member', "an extension's table without a key", /public\.keyless_log/],
+  ])('are reported by preflight, and auto dumps the database: %s (%s)', async (db, _what, table) => {
+    const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: [db] });
+    try {
+      const report = (await migrator.preflight())._unsafeUnwrap();
+      expect(report.checks.find((c) => c.id === 'replica-identity' && c.database === db)).toMatchObject({ status: 'warn', message: expect.stringMatching(table) });
+      expect(report.databases[0]).toMatchObject({ method: 'pg_dump' });
+    } finally {
       await migrator.close();
     }
   });

@@ -23,6 +23,7 @@ import { databaseRights, extrasAvailability } from '../pg/queries/publishing-rig
 import { serverSettings } from '../pg/queries/server-settings.js';
 import { statementRecorders } from '../pg/queries/statement-records.js';
 import { listTables } from '../pg/queries/tables.js';
+import { keylessExtensionTables } from '../pg/queries/extension-tables.js';
 import { fullIdentityWithoutEquality } from '../pg/queries/full-identity-equality.js';
 import { userObjects } from '../pg/queries/user-objects.js';
 import type { PgTools } from '../pg/tools.js';
@@ -139,7 +140,11 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
         const tables = (await listTables(sql)).filter((t) => !gaps.selected || gaps.selected(t));
         return {
           extensions: await installedExtensions(sql),
-          tablesWithoutIdentity: tables.filter((t) => !t.replicaIdentity).map((t) => `${t.schema}.${t.name}`),
+          tablesWithoutIdentity: [
+            ...tables.filter((t) => !t.replicaIdentity).map((t) => `${t.schema}.${t.name}`),
+            // A selection publishes its tables by name; without one, the publication takes the extensions' tables too.
+            ...(gaps.selected ? [] : await keylessExtensionTables(sql)),
+          ],
           fullIdentityWithoutEquality: (await fullIdentityWithoutEquality(sql))
             .filter((t) => !gaps.selected || gaps.selected(t))
             .map((t) => ({ table: `${t.schema}.${t.name}`, types: t.types })),

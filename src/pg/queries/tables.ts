@@ -30,6 +30,16 @@ export const PARTITION_ROOTS = `
   where not rc.relispartition`;
 
 /**
+ * Whether the table `c` has a replica identity its UPDATEs and DELETEs can be
+ * published with. A deferrable primary key is none: PostgreSQL takes only an
+ * immediate one (and a replica identity index must be immediate already).
+ */
+export const HAS_REPLICA_IDENTITY = `
+  (c.relreplident = 'f'
+   or (c.relreplident = 'i' and exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident))
+   or (c.relreplident = 'd' and exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary and i.indimmediate)))`;
+
+/**
  * The user tables that hold rows: ordinary tables and partitions (a
  * partitioned parent holds none itself), without system schemas and without
  * tables an extension created (the extension's own script fills those).
@@ -43,9 +53,7 @@ export async function listTables(sql: Sql): Promise<TableInfo[]> {
            array(select a.attname::text from pg_attribute a
                  where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
                  order by a.attnum) as columns,
-           (c.relreplident = 'f'
-            or (c.relreplident = 'i' and exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident))
-            or (c.relreplident = 'd' and exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary))) as identity,
+           ${sql.unsafe(HAS_REPLICA_IDENTITY)} as identity,
            c.relpersistence = 'u' as unlogged,
            size.bytes::text as bytes
     from pg_class c join pg_namespace n on n.oid = c.relnamespace left join roots on roots.child = c.oid
