@@ -99,9 +99,12 @@ export function planCopy(
       info.columns.length > 0 &&
       targetTables.get(key)?.columnTypes === layout.columnTypes;
     const format: CopyFormat = binary ? 'binary' : 'text';
-    const split = options.canSplit && pages * BLOCK_BYTES > options.splitBytes;
+    // An extension's configuration table is read whole, through its condition: such tables are small.
+    const configuration = info.extensionCondition !== null;
+    const split = options.canSplit && !configuration && pages * BLOCK_BYTES > options.splitBytes;
     const count = split ? Math.ceil((pages * BLOCK_BYTES) / options.rangeBytes) : 1;
-    const freeze = options.freeze && count === 1 && info.bytes >= FREEZE_BYTES && targetTables.get(key)?.freezable === true;
+    // FREEZE's TRUNCATE would take the rows CREATE EXTENSION put in a configuration table.
+    const freeze = options.freeze && !configuration && count === 1 && info.bytes >= FREEZE_BYTES && targetTables.get(key)?.freezable === true;
     const table: PlannedTable = { info, format, pieces: count, freeze, encoding };
     if (count === 1) {
       items.push({ table, range: null, estimatedBytes: info.bytes });
@@ -121,7 +124,13 @@ export function planCopy(
   return items.sort((a, b) => first(a) - first(b) || b.estimatedBytes - a.estimatedBytes);
 }
 
-/** The `COPY ... TO STDOUT` reading `item` on the source. */
+/**
+ * The `COPY ... TO STDOUT` reading `item` on the source. An extension's
+ * configuration table is read through its `pg_extension_config_dump`
+ * condition, as pg_dump reads it: the rows it leaves out are the ones the
+ * extension's script put there, which CREATE EXTENSION already put on the
+ * destination.
+ */
 export function readStatement(item: CopyItem): string {
   const { info } = item.table;
   const name = qualified(info.schema, info.name);
@@ -129,7 +138,9 @@ export function readStatement(item: CopyItem): string {
   const columns = info.columns.map(quoteIdent).join(', ');
   const where = item.range
     ? ` where ctid >= '(${item.range.from},0)'::tid${item.range.to === null ? '' : ` and ctid < '(${item.range.to},0)'::tid`}`
-    : '';
+    : info.extensionCondition
+      ? ` ${info.extensionCondition}`
+      : '';
   const options = copyOptions(item.table, false);
   return `copy (select ${columns} from only ${name}${where}) to stdout${options}`;
 }
@@ -156,6 +167,9 @@ export function readStatement(item: CopyItem): string {
  * new table on the destination delays its copy until it ends, as it already
  * delayed the primary key added right after (`ALTER TABLE ... ADD PRIMARY
  * KEY` takes the same lock).
+ *
+ * An extension's configuration table already holds its script's rows: the
+ * copy adds to them, never frozen ({@link planCopy}).
  */
 export function writeStatement(table: PlannedTable): string {
   const { info } = table;

@@ -19,14 +19,18 @@ export interface Checksum {
 
 /**
  * The checksum of the rows of `schema.name` (that relation only, not its
- * inheritance children or partitions), within `range` when given.
+ * inheritance children or partitions), within `range` when given, or those
+ * `condition` selects (an extension configuration table's `WHERE` clause,
+ * as pg_dump applies it).
  */
-export async function checksumOf(sql: Sql, schema: string, name: string, range: KeyRange | null): Promise<Checksum> {
-  // `r.*` names the whole row even when the table has a column called r.
+export async function checksumOf(sql: Sql, schema: string, name: string, range: KeyRange | null, condition: string | null = null): Promise<Checksum> {
+  // The condition is written against the table's own name and columns: it filters them before the alias r names
+  // whole rows. `r.*` names the whole row even when the table has a column called r.
+  const rows = condition ? sql`(select * from only ${sql(schema)}.${sql(name)} ${sql.unsafe(condition)})` : sql`only ${sql(schema)}.${sql(name)}`;
   const [row] = await sql<{ rows: string; sum: string }[]>`
     select count(*)::text as rows,
            coalesce(sum(('x' || substr(md5(convert_to((r.*)::text, 'UTF8')), 1, 16))::bit(64)::bigint), 0)::text as sum
-    from only ${sql(schema)}.${sql(name)} r
+    from ${rows} r
     ${range ? within(sql, range) : sql``}`;
   return { rows: BigInt(row?.rows ?? 0), sum: BigInt(row?.sum ?? 0) };
 }

@@ -1,6 +1,7 @@
 /**
  * Compares the tables of one database: every ordinary table and partition
- * on either side (the copy's own list), each as one checksum query per side
+ * on either side (the copy's own list, extensions' configuration tables on
+ * the rows their condition selects), each as one checksum query per side
  * or, with a single-column integer primary key, as key ranges. Pieces run
  * on the verify sessions in parallel, the source and destination half of a
  * piece at the same time.
@@ -25,6 +26,13 @@ export interface Relation {
   readonly name: string;
   readonly onSource: boolean;
   readonly onTarget: boolean;
+  /**
+   * An extension's configuration table is compared on the rows its
+   * `pg_extension_config_dump` condition selects, the ones the copy carries:
+   * the others are each side's extension script's (`''`: every row). Null
+   * for every other table.
+   */
+  readonly condition: string | null;
 }
 
 /** One table compared, with what differs. */
@@ -67,9 +75,11 @@ export async function relationsOf(source: Sql, target: Sql, skipSchemas: readonl
   ]);
   const targetKeys = new Set(onTarget.map((t) => tableKey(t.schema, t.name)));
   const sourceKeys = new Set(onSource.map((t) => tableKey(t.schema, t.name)));
+  const conditions = new Map([...onTarget, ...onSource].map((t) => [tableKey(t.schema, t.name), t.extensionCondition]));
   const relation = (t: TableInfo): Relation => {
     const key = tableKey(t.schema, t.name);
-    return { key, schema: t.schema, name: t.name, onSource: sourceKeys.has(key), onTarget: targetKeys.has(key) };
+    // The source's condition on both sides, where it has the table: the rows it selects there are those copied.
+    return { key, schema: t.schema, name: t.name, onSource: sourceKeys.has(key), onTarget: targetKeys.has(key), condition: conditions.get(key) ?? null };
   };
   return [...onSource.map(relation), ...onTarget.filter((t) => !sourceKeys.has(tableKey(t.schema, t.name))).map(relation)];
 }
@@ -86,8 +96,8 @@ export async function compareTables(scope: TablesScope, relations: readonly Rela
     const { relation, range } = piece;
     const result = await scope.sessions.use(async ({ source, target }) => {
       const [s, t] = await Promise.all([
-        relation.onSource ? onSide('source', checksumOf(source, relation.schema, relation.name, range)) : null,
-        relation.onTarget ? onSide('target', checksumOf(target, relation.schema, relation.name, range)) : null,
+        relation.onSource ? onSide('source', checksumOf(source, relation.schema, relation.name, range, relation.condition)) : null,
+        relation.onTarget ? onSide('target', checksumOf(target, relation.schema, relation.name, range, relation.condition)) : null,
       ]);
       return { range, source: s, target: t };
     });
@@ -110,7 +120,8 @@ async function planPieces(scope: TablesScope, relations: readonly Relation[]): P
   const [sourceKeys, targetKeys] = await Promise.all([onSide('source', integerKeys(scope.source)), onSide('target', integerKeys(scope.target))]);
   const planned: Piece[][] = new Array<Piece[]>(relations.length);
   await forEachLimited(relations, scope.jobs, async (relation, i) => {
-    const key = sourceKeys.get(relation.key);
+    // A configuration table's condition is compared in one piece: they are small, and its WHERE takes no range beside it.
+    const key = relation.condition ? undefined : sourceKeys.get(relation.key);
     const sameKey = key !== undefined && relation.onTarget && targetKeys.get(relation.key)?.column === key.column;
     const bounds = sameKey ? await onSide('source', keyBounds(scope.source, relation.schema, relation.name, key.column)) : null;
     const ranges = key && bounds ? splitKeys(key.column, bounds, key.estimatedRows, scope.rangeRows) : [];

@@ -44,7 +44,9 @@ export async function databaseRights(sql: Sql): Promise<DatabaseRights> {
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')
       and n.nspname !~ '^pg_toast' and n.nspname !~ '^pg_temp'
-      and not exists (select 1 from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')
+      -- An extension's configuration tables are published with the user's: their rows are the user's (tables.ts).
+      and (exists (select 1 from pg_extension x where c.oid = any (x.extconfig))
+           or not exists (select 1 from pg_depend e where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e'))
     order by 1`;
   const sample = (names: string[]): TableSample => ({ count: names.length, names: names.slice(0, NAMED) });
   return {

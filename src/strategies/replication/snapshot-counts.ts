@@ -17,10 +17,14 @@ import type { TableFilter } from '../../selection/table-filter.js';
 /** Tables counted per statement: one round trip for many small tables. */
 const BATCH = 100;
 
-/** How many tables were compared, and those (quoted `schema.table`) whose destination row count differs from the source's at `snapshotId`. */
+/** How many tables were compared, and those (quoted `schema.table`, a configuration table's condition after it) whose destination row count differs from the source's at `snapshotId`. */
 export async function compareWithSnapshot(source: Sql, target: Sql, snapshotId: string, filter: TableFilter | null = null): Promise<{ tables: number; differing: string[] }> {
+  // An extension's configuration table is counted on the rows its condition selects, on both sides: the others are
+  // its script's, on each side as CREATE EXTENSION put them there.
   const tables = await inSnapshot(source, snapshotId, async (reader) =>
-    (await listTables(reader)).filter((t) => !filter || filter(t)).map((t) => qualified(t.schema, t.name)),
+    (await listTables(reader))
+      .filter((t) => !filter || filter(t))
+      .map((t) => `${qualified(t.schema, t.name)}${t.extensionCondition ? ` ${t.extensionCondition}` : ''}`),
   );
   // Both sides scan at once: on a large table each count costs a scan.
   const [expected, actual] = await Promise.all([
