@@ -9,6 +9,8 @@ import type { MethodOption } from '../options.js';
 import type { DatabaseInfo } from '../pg/queries/databases.js';
 import type { FilteredTable, TableSelectionOptions } from '../selection/table-filter.js';
 import type { AvailableExtension, InstalledExtension } from '../pg/queries/extensions.js';
+import type { BackgroundWorkers } from '../pg/queries/background-workers.js';
+import type { CompressedColumn } from '../pg/queries/column-compression.js';
 import type { ManagedService } from '../pg/queries/managed-service.js';
 import type { DatabaseRights, ExtrasAvailability } from '../pg/queries/publishing-rights.js';
 import type { ReplicationUsage } from '../pg/queries/replication-usage.js';
@@ -24,6 +26,8 @@ export interface ClusterFacts {
   readonly settings: ServerSettings;
   readonly rights: RoleRights;
   readonly usage: ReplicationUsage;
+  /** What of max_worker_processes is taken by something other than logical replication. */
+  readonly backgroundWorkers: BackgroundWorkers;
   /** The managed service the cluster runs on, when its facts tell. */
   readonly managed: ManagedService | null;
 }
@@ -49,6 +53,8 @@ export interface DatabaseFacts {
    */
   readonly fullIdentityWithoutEquality: readonly { readonly table: string; readonly types: readonly string[] }[];
   readonly unloggedTables: readonly string[];
+  /** Columns of the selected tables whose definition names a compression method. */
+  readonly compressedColumns: readonly CompressedColumn[];
   readonly largeObjects: number;
   /** Its tables and partitioned tables, for naming what `tables` selects. */
   readonly tableNames: readonly FilteredTable[];

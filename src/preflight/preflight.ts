@@ -6,6 +6,7 @@
  */
 import { selectionGaps } from '../selection/selection-gaps.js';
 import { tableSelection } from './checks/table-selection.js';
+import { toastCompression } from './checks/toast-compression.js';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { forEachLimited } from '../util/for-each-limited.js';
 import type { MigrationError } from '../errors.js';
@@ -25,6 +26,8 @@ import { statementRecorders } from '../pg/queries/statement-records.js';
 import { listTables } from '../pg/queries/tables.js';
 import { keylessExtensionTables } from '../pg/queries/extension-tables.js';
 import { fullIdentityWithoutEquality } from '../pg/queries/full-identity-equality.js';
+import { compressedColumns } from '../pg/queries/column-compression.js';
+import { backgroundWorkers } from '../pg/queries/background-workers.js';
 import { userObjects } from '../pg/queries/user-objects.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
@@ -60,6 +63,7 @@ export const CHECKS: readonly Check[] = [
   targetDatabase,
   tableSelection,
   extensions,
+  toastCompression,
   replicaIdentity,
   unreplicatedData,
 ];
@@ -81,6 +85,7 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
       settings: await serverSettings(sql),
       rights: await roleRights(sql),
       usage: await replicationUsage(sql, OBJECT_PREFIX),
+      backgroundWorkers: await backgroundWorkers(sql),
       managed: await managedService(sql),
     }));
   return cluster(source)
@@ -149,6 +154,7 @@ function databaseFacts(input: PreflightInput, databases: readonly DatabaseInfo[]
             .filter((t) => !gaps.selected || gaps.selected(t))
             .map((t) => ({ table: `${t.schema}.${t.name}`, types: t.types })),
           unloggedTables: tables.filter((t) => t.unlogged).map((t) => `${t.schema}.${t.name}`),
+          compressedColumns: (await compressedColumns(sql)).filter((c) => !gaps.selected || gaps.selected({ schema: c.schema, name: c.table, root: c.root })),
           largeObjects: await countLargeObjects(sql),
           rights: await databaseRights(sql),
           tableNames: gaps.tables,

@@ -35,6 +35,7 @@ export const CHECK_IDS = Object.freeze([
   'table-selection',
   'extensions',
   'extension-versions',
+  'toast-compression',
   'replica-identity',
   'unlogged-tables',
   'large-objects',
