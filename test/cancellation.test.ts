@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, type MigrationEvent, type MigrationError } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
+import { abortOnceSubscriptionGoes } from './support/subscription-watch.js';
 import { eventually, fingerprint, within } from './support/compare.js';
 
 /**
@@ -122,13 +123,7 @@ describe('cancelling a migration through its AbortSignal', () => {
     const controller = new AbortController();
     // Cancelled the moment the subscription is disabled: past that, half a stop would leave a destination that no longer
     // follows its source and a slot holding WAL there.
-    const watching = (async () => {
-      while (!controller.signal.aborted) {
-        const [sub] = await target.sql('orders')<{ enabled: boolean }[]>`select subenabled as enabled from pg_subscription`;
-        if (!sub || !sub.enabled) controller.abort();
-        else await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    })();
+    const watching = abortOnceSubscriptionGoes(target.sql('orders'), controller);
     const stopped = await within(30_000, 'the cancelled stop()', migrator.stop({ signal: controller.signal }));
     await watching;
     expect(stopped.isOk(), JSON.stringify(stopped)).toBe(true);

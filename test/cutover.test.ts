@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { Migrator, type CutoverEvent } from '../src/index.js';
 import { startClusters, type Cluster } from './support/cluster.js';
+import { abortOnceSubscriptionGoes } from './support/subscription-watch.js';
 import { eventually, fingerprint } from './support/compare.js';
 
 describe('cutover()', () => {
@@ -136,13 +137,7 @@ describe('cutover()', () => {
     migrator.on('cutover', (event) => steps.push(event.step));
     // Past the subscription's removal, a cutover half done would leave a read-only source and a destination following nothing.
     const controller = new AbortController();
-    const watching = (async () => {
-      while (!controller.signal.aborted) {
-        const [sub] = await target.sql('shop')<{ enabled: boolean }[]>`select subenabled as enabled from pg_subscription`;
-        if (!sub || !sub.enabled) controller.abort();
-        else await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    })();
+    const watching = abortOnceSubscriptionGoes(target.sql('shop'), controller);
     const result = await migrator.cutover({ readOnlySource: true, signal: controller.signal });
     await watching;
     await migrator.close();
