@@ -235,8 +235,7 @@ function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strat
       )
     : okAsync<DumpExclusions | undefined, MigrationError>(undefined);
   return exclusions.andThen((excluded) => withDatabaseSchema(context.schemaSync, { source: job.sourceDbname, target: job.dbname }, context.noOwner, (schema) =>
-    strategy.migrate(job, { kind: 'fresh', schema })
-      .orElse((error) =>
+    strategy.migrate(job, { kind: 'fresh', schema }).orElse((error) =>
       // No publication, subscription or slot may outlive a failed attempt.
       strategy
         .stop(job)
