@@ -37,3 +37,35 @@ describe('a destination older than the source', () => {
     expect(report.databases.find((d) => d.dbname === 'shop')?.blockers).not.toContainEqual(expect.stringContaining('older than the source'));
   });
 });
+
+describe('a migration the caller allowed into an older destination', () => {
+  let source: Cluster;
+  let target: Cluster;
+
+  beforeAll(async () => {
+    [source, target] = (await startClusters([{ major: 15 }, { major: 13 }])) as [Cluster, Cluster];
+    await source.exec('create database atomic');
+    await source.exec('create table t (id int primary key); create function one() returns int language sql begin atomic select 1; end;', 'atomic');
+    await source.exec('create database nulls');
+    await source.exec('create table t (id int primary key, code text); create unique index t_code on t (code) nulls not distinct;', 'nulls');
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it.each([
+    ['pre-data', 'atomic'],
+    ['post-data', 'nulls'],
+  ])('fails a database whose %s schema the older destination cannot take, saying that is why', async (section, db) => {
+    const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: [db], method: 'dump', allowOlderTarget: true });
+    try {
+      const [status] = (await migrator.migrate())._unsafeUnwrap().databases;
+      expect(status).toMatchObject({ status: 'failed', errorKind: 'schema', error: expect.stringContaining(section) });
+      const reported = (await migrator.status())._unsafeUnwrap().databases[0];
+      expect(reported?.error).toMatch(/PostgreSQL 13.*older than the source.*15/);
+    } finally {
+      await migrator.close();
+    }
+  });
+});

@@ -55,6 +55,7 @@ export function runMigration(context: RunContext, target: Connection, prepared?:
       jobs: context.options.jobs,
       leaveOutExtensions: extensionsLeftOut(context.options.excludeExtensions),
       signal: context.signal,
+      majors: { source: facts.source.settings.major, target: facts.target.settings.major },
     });
     const roles = yield* schemaSync.copyRoles(source, target, {
       sourceSuperuser: facts.source.rights.superuser,

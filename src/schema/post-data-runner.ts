@@ -24,6 +24,8 @@ export interface RunStepsOptions {
   readonly redactor: Redactor;
   /** Stops new steps from starting; the running ones finish. */
   readonly signal?: AbortSignal | undefined;
+  /** The hint of a statement the destination refuses, when the caller knows better than the usual causes. */
+  readonly refusedHint?: string | undefined;
   /**
    * Runs the steps, and then `then`, as one script: one round trip and one
    * transaction instead of one a step (see {@link runTogether}).
@@ -66,10 +68,10 @@ export function runSteps(target: Connection, steps: readonly PostDataStep[], opt
           throw new StepFailed(step, error);
         },
       );
-  return ResultAsync.fromPromise(schedule(steps, options, run), (error) => describeFailure(target, error, options.redactor));
+  return ResultAsync.fromPromise(schedule(steps, options, run), (error) => describeFailure(target, error, options.redactor, options.refusedHint));
 }
 
-function describeFailure(target: Connection, error: unknown, redactor: Redactor): MigrationError {
+function describeFailure(target: Connection, error: unknown, redactor: Redactor, refusedHint?: string): MigrationError {
   const where = `the post-data schema of "${target.database}"`;
   if (error instanceof Cancelled) return migrationError('cancelled', `Restoring ${where} was cancelled`, { side: target.side, database: target.database });
   const failed = error instanceof StepFailed ? error : undefined;
@@ -80,7 +82,7 @@ function describeFailure(target: Connection, error: unknown, redactor: Redactor)
     side: target.side,
     database: target.database,
     cause,
-    hint: 'A schema statement failed on the destination; fix its cause (often a missing extension or role, or data that breaks a constraint) and run again.',
+    hint: refusedHint ?? 'A schema statement failed on the destination; fix its cause (often a missing extension or role, or data that breaks a constraint) and run again.',
   });
 }
 
@@ -113,7 +115,7 @@ function runTogether(
     if (isConnectionLoss(error)) return errAsync(describeFailure(target, error, options.redactor));
     const oneByOne = { ...options, together: undefined };
     return runSteps(target, steps, oneByOne).andThen(() =>
-      then ? ResultAsync.fromPromise(target.sql.unsafe(then).simple(), (thenError) => describeFailure(target, thenError, options.redactor)).map(() => undefined) : okAsync(undefined),
+      then ? ResultAsync.fromPromise(target.sql.unsafe(then).simple(), (thenError) => describeFailure(target, thenError, options.redactor, options.refusedHint)).map(() => undefined) : okAsync(undefined),
     );
   });
 }

@@ -34,6 +34,8 @@ export interface SchemaSyncContext {
   readonly signal?: AbortSignal | undefined;
   /** Extensions never created on the destination: replication plumbing and what the caller excluded. */
   readonly leaveOutExtensions: readonly string[];
+  /** Both servers' major versions, when known: a destination older than the source explains a refused statement. */
+  readonly majors?: { readonly source: number; readonly target: number } | undefined;
 }
 
 /** The outcome of the role copy. */
@@ -256,7 +258,7 @@ export class SchemaSync {
               side: 'target',
               database: dbname,
               ...(error.cause ? { cause: error.cause } : {}),
-              hint: 'A schema statement failed on the destination; fix its cause (often a missing extension or role) and run again.',
+              hint: olderTargetHint(this.#context) ?? 'A schema statement failed on the destination; fix its cause (often a missing extension or role) and run again.',
             }),
           )
           // A failed restore still waits for the plan's pg_restore, so that no tool outlives the call.
@@ -292,7 +294,8 @@ export class SchemaSync {
         applyPreData,
         applyDatabaseProperties: applyProperties,
         planPostData: planned,
-        runPostData: (targetDb, steps, options) => runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal, together: options.together }),
+        runPostData: (targetDb, steps, options) =>
+          runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal, together: options.together, refusedHint: olderTargetHint(this.#context) }),
         dispose: dump.dispose,
       };
     });
@@ -317,4 +320,20 @@ export function withDatabaseSchema<T>(
 function firstLine(statement: string): string {
   const line = statement.split('\n')[0] as string;
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+/**
+ * Into a destination older than the source (allowOlderTarget), a refused
+ * schema statement most likely uses what the older server lacks
+ * (`BEGIN ATOMIC` into 13, `NULLS NOT DISTINCT` into 14): the usual causes
+ * would send the reader the wrong way.
+ */
+function olderTargetHint(context: SchemaSyncContext): string | undefined {
+  const majors = context.majors;
+  if (!majors || majors.target >= majors.source) return undefined;
+  return (
+    `The destination runs PostgreSQL ${majors.target}, older than the source's ${majors.source} (allowed by allowOlderTarget): ` +
+    `the statement likely uses what ${majors.target} lacks. Change that object on the source into a form ${majors.target} takes, ` +
+    `or migrate into PostgreSQL ${majors.source} or later.`
+  );
 }
