@@ -157,3 +157,38 @@ describe('a property statement for a renamed database', () => {
     expect(() => renameDatabase(`ALTER DATABASE other SET work_mem TO '1MB';`, 'shop', 'copy')).toThrow(/no reference to database "shop"/);
   });
 });
+
+describe('a destination database whose own settings would time the migration out', () => {
+  let source: Cluster;
+  let target: Cluster;
+
+  beforeAll(async () => {
+    [source, target] = (await startClusters([{}, {}])) as [Cluster, Cluster];
+    await source.exec('create database strict');
+    await source.exec('create table orders (id int primary key, note text); insert into orders select g, md5(g::text) from generate_series(1, 20000) g;', 'strict');
+    // An application's guard rails, which the destination database gets with the rest of its settings.
+    await source.exec(`alter database strict set statement_timeout = '1ms'; alter database strict set lock_timeout = '1ms'`);
+  });
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('still answers status(), verify() and stop() there: the migration\'s own sessions are not the application\'s', async () => {
+    const options = { source: source.uri(), target: target.uri(), databases: ['strict'], method: 'replication' as const, pollIntervalMs: 100, syncTimeoutMs: 60_000 };
+    const migrator = new Migrator(options);
+    try {
+      const migrated = await migrator.migrate();
+      expect(migrated.isOk() && migrated.value.databases[0], JSON.stringify(migrated)).toMatchObject({ status: 'syncing', error: null });
+      const [settings] = await target.sql()<{ settings: string[] }[]>`
+        select setconfig as settings from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase where d.datname = 'strict' and s.setrole = 0`;
+      expect(settings?.settings).toEqual(['statement_timeout=1ms', 'lock_timeout=1ms']);
+      expect((await migrator.status())._unsafeUnwrap().databases[0]).toMatchObject({ status: 'syncing', error: null });
+      expect((await migrator.verify())._unsafeUnwrap().ok).toBe(true);
+      expect((await migrator.stop())._unsafeUnwrap().databases[0]).toMatchObject({ status: 'done', error: null });
+    } finally {
+      await migrator.close();
+    }
+  });
+});
+

@@ -42,6 +42,26 @@ export interface OpenOptions {
   readonly readWrite?: boolean;
 }
 
+/**
+ * Startup parameters of every session the library opens, which a database's
+ * or role's own settings (`ALTER DATABASE … SET statement_timeout`, an
+ * application's guard rail, migrated with the database's other properties)
+ * cannot override: a copy, an index build, a stop's ANALYZE or postgres.js's
+ * own type lookup at connect would otherwise be cancelled part-way. Every
+ * server the library supports (10+) has these three.
+ */
+export const SESSION_DEFAULTS: { readonly statement_timeout: number; readonly lock_timeout: number; readonly idle_in_transaction_session_timeout: number } = {
+  // As text: postgres.js leaves out startup parameters whose value is falsy, 0 included.
+  statement_timeout: '0' as unknown as number,
+  lock_timeout: '0' as unknown as number,
+  idle_in_transaction_session_timeout: '0' as unknown as number,
+};
+
+/** {@link SESSION_DEFAULTS} as libpq's `options` (`PGOPTIONS`): for the tools and the subscription's connection. */
+export const SESSION_DEFAULTS_OPTION = Object.entries(SESSION_DEFAULTS)
+  .map(([name, value]) => `-c ${name}=${String(value)}`)
+  .join(' ');
+
 /** postgres.js's `ssl` option for one connection attempt. */
 export type DriverTls = false | 'prefer' | ConnectionOptions;
 
@@ -190,6 +210,7 @@ function openPool(
       prepare: false,
       connection: {
         application_name: options.applicationName ?? 'datalakehouse-db-migrate',
+        ...SESSION_DEFAULTS,
         // As text: postgres.js leaves out startup parameters whose value is false.
         ...(options.readWrite ? { default_transaction_read_only: 'off' as unknown as boolean } : {}),
       },

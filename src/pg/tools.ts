@@ -15,7 +15,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { ConnectionConfig } from '../options.js';
 import type { Redactor } from '../redact.js';
-import { classifyConnectionError, messageOf, type Side } from './connect.js';
+import { classifyConnectionError, messageOf, SESSION_DEFAULTS_OPTION, type Side } from './connect.js';
 import { makeTempDir } from './temp-dirs.js';
 
 const execFileAsync = promisify(execFile);
@@ -239,6 +239,8 @@ function toolEnv({ config, database }: ToolTarget, passfile: string): NodeJS.Pro
   env['PGSSLMODE'] = config.sslmode;
   env['PGAPPNAME'] = 'datalakehouse-db-migrate';
   env['PGCONNECT_TIMEOUT'] = '15';
+  // As for the library's own sessions: the database's or role's timeouts must not cancel the tool's first queries.
+  env['PGOPTIONS'] = SESSION_DEFAULTS_OPTION;
   if (config.sslrootcert) env['PGSSLROOTCERT'] = config.sslrootcert;
   if (config.sslcert) env['PGSSLCERT'] = config.sslcert;
   if (config.sslkey) env['PGSSLKEY'] = config.sslkey;

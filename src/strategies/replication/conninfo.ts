@@ -1,5 +1,6 @@
 import { conninfoValue } from '../../pg/identifiers.js';
 import type { ConnectionConfig } from '../../options.js';
+import { SESSION_DEFAULTS_OPTION } from '../../pg/connect.js';
 
 /**
  * The connection string the destination's subscription uses to reach the
@@ -18,6 +19,8 @@ export function subscriptionConninfo(config: ConnectionConfig, dbname: string): 
     ['sslcert', config.sslcert],
     ['sslkey', config.sslkey],
     ['application_name', 'datalakehouse-db-migrate'],
+    // The source database's own timeouts (an application's guard rails) must not cancel the subscription's queries there.
+    ['options', SESSION_DEFAULTS_OPTION],
   ];
   return pairs
     .filter((pair): pair is [string, string | number] => pair[1] !== undefined && pair[1] !== '')

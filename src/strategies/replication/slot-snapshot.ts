@@ -17,7 +17,7 @@
  * @module
  */
 import postgres, { type Sql } from 'postgres';
-import { driverPassword, tagSide, tlsOptions } from '../../pg/connect.js';
+import { driverPassword, SESSION_DEFAULTS, tagSide, tlsOptions } from '../../pg/connect.js';
 import { quoteIdent } from '../../pg/identifiers.js';
 import type { ConnectionConfig } from '../../options.js';
 
@@ -88,7 +88,7 @@ export async function createSlotWithSnapshot(
     onclose: () => {
       if (!released) lost = true;
     },
-    connection: { application_name: 'datalakehouse-db-migrate', replication: 'database' },
+    connection: { application_name: 'datalakehouse-db-migrate', replication: 'database', ...SESSION_DEFAULTS },
   });
   const release = async (): Promise<void> => {
     released = true;
