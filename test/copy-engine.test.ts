@@ -574,8 +574,8 @@ describe('the copy engine splitting a large table', () => {
       emit: (event) => events.push(event),
       // About 7 MB of heap in 256 KB ranges: most of them empty pages.
       tuning: { splitBytes: 512 * 1024, rangeBytes: 256 * 1024 },
-      onTableCopied: async (table) => {
-        hooked.push(table.name);
+      onTablesCopied: async (tables) => {
+        hooked.push(...tables.map((table) => table.name));
       },
     }));
     const log = readFileSync(target.logFile, 'utf8');

@@ -36,6 +36,12 @@
  *   16.4 s at 2 jobs. Here a fixed set of sessions, one reader and one
  *   writer per job, copies every table; a small table costs a few round
  *   trips.
+ * - Small tables go several to a query on each side (bundle-relay.ts), a
+ *   bundle one transaction on the destination, and their indexes and
+ *   ANALYZE one script after it: on "tiny" (2,000 tables of 100 rows, 2 jobs)
+ *   the copy with every table's indexes went from 1.7 s to 0.9 s, the whole
+ *   dump from 3.05 s to 2.25 s, and the library's CPU from 1.5 to 0.7 s.
+ *   Bundles of 16 to 256 tables measured within noise of each other.
  *
  * So: `jobs` workers (each holding a slot of the run's budget, which the
  * databases moving at the same time share), each a reader session (the snapshot imported once, in
@@ -72,6 +78,8 @@ import { BATCH_BYTES, copyIn, copyOut, pump, type CopyMeter } from './copy-strea
 import { exportSnapshot, inSnapshot } from './snapshot.js';
 import { Budget } from '../util/budget.js';
 import { WorkerSessions } from './worker-sessions.js';
+import { relayBundle } from './bundle-relay.js';
+import { tappableSocket } from '../pg/session-sockets.js';
 import type { Sql } from 'postgres';
 
 export interface CopyRequest {
@@ -98,10 +106,11 @@ export interface CopyRequest {
    */
   readonly snapshot?: string;
   /**
-   * Runs once a table's rows are all committed on the destination, before
-   * its worker takes more work: it counts against `jobs`. A failure fails the copy.
+   * Runs once tables' rows are all committed on the destination (one table,
+   * or a bundle of small ones copied together), before their worker takes
+   * more work: it counts against `jobs`. A failure fails the copy.
    */
-  readonly onTableCopied?: (table: TableInfo) => Promise<void>;
+  readonly onTablesCopied?: (tables: readonly TableInfo[]) => Promise<void>;
   /** Knobs for measurements and tests; the defaults are the measured best. */
   readonly tuning?: Partial<CopyTuning>;
   /** Which tables to copy; every one when absent. */
@@ -113,6 +122,10 @@ export interface CopyRequest {
 export interface CopyTuning extends Omit<PlanOptions, 'canSplit'> {
   /** Bytes gathered per write to the destination. */
   readonly batchBytes: number;
+  /** At most this many small tables copied by one query on each side (bundle-relay.ts); 1 copies each alone. */
+  readonly bundleTables: number;
+  /** A bundle's tables add up to at most this many on-disk bytes. */
+  readonly bundleBytes: number;
 }
 
 const DEFAULT_TUNING: CopyTuning = {
@@ -121,6 +134,8 @@ const DEFAULT_TUNING: CopyTuning = {
   rangeBytes: 64 * 1024 * 1024,
   binary: true,
   freeze: true,
+  bundleTables: 64,
+  bundleBytes: 4 * 1024 * 1024,
 };
 
 /**
@@ -270,32 +285,48 @@ async function copyItems(
       await behind;
     }
   };
-  const copyEach = async (reader: Sql, writer: Sql, afterTable: (hook: () => Promise<void>, small: boolean) => Promise<void>): Promise<void> => {
+  const copyEach = async (reader: Sql, writer: Sql, afterTables: (hook: () => Promise<void>, small: boolean) => Promise<void>): Promise<void> => {
     while (failure === undefined && next < items.length) {
-      const item = items[next++] as CopyItem;
-      const { info } = item.table;
+      const group = takeWork(items, next, relayable(reader, writer) ? tuning : { bundleTables: 1, bundleBytes: 0 });
+      next += group.length;
+      const first = (group[0] as CopyItem).table.info;
       try {
-        setStep(`copying ${info.schema}.${info.name}`);
-        const meter: CopyMeter = { rows: 0, bytes: 0 };
-        progress.started(item, meter);
-        const rows = await copyItem(reader, writer, item, meter, tuning.batchBytes, () => progress.tick());
-        if (!progress.finished(item, meter, rows) || failure !== undefined) continue;
-        const table = progress.totals(item);
-        request.emit({
-          type: 'table:copied',
-          dbname: request.dbname,
-          schema: info.schema,
-          table: info.name,
-          rows: table.rows,
-          bytes: table.bytes,
-          tablesDone: progress.tablesDone,
-          tablesTotal: progress.tablesTotal,
-          bytesDone: progress.bytesDone,
-          estimatedBytes: progress.estimatedBytes(),
-          rowsDone: progress.rowsDone,
+        setStep(group.length === 1 ? `copying ${first.schema}.${first.name}` : `copying ${group.length} tables from ${first.schema}.${first.name} on`);
+        const meters = group.map((item) => {
+          const meter: CopyMeter = { rows: 0, bytes: 0 };
+          progress.started(item, meter);
+          return meter;
         });
-        const hook = request.onTableCopied;
-        if (hook) await afterTable(() => hook(info), table.bytes < OVERLAPPED_HOOK_BYTES);
+        const tick = (): void => progress.tick();
+        const rows =
+          group.length === 1
+            ? [await copyItem(reader, writer, group[0] as CopyItem, meters[0] as CopyMeter, tuning.batchBytes, tick)]
+            : await copyBundle(reader, writer, group, meters, tick);
+        if (failure !== undefined) continue;
+        const copied: TableInfo[] = [];
+        let bytes = 0;
+        group.forEach((item, index) => {
+          if (!progress.finished(item, meters[index] as CopyMeter, rows[index] ?? 0)) return;
+          const { info } = item.table;
+          const table = progress.totals(item);
+          copied.push(info);
+          bytes += table.bytes;
+          request.emit({
+            type: 'table:copied',
+            dbname: request.dbname,
+            schema: info.schema,
+            table: info.name,
+            rows: table.rows,
+            bytes: table.bytes,
+            tablesDone: progress.tablesDone,
+            tablesTotal: progress.tablesTotal,
+            bytesDone: progress.bytesDone,
+            estimatedBytes: progress.estimatedBytes(),
+            rowsDone: progress.rowsDone,
+          });
+        });
+        const hook = request.onTablesCopied;
+        if (hook && copied.length > 0) await afterTables(() => hook(copied), bytes < OVERLAPPED_HOOK_BYTES);
       } catch (error) {
         fail(error);
       }
@@ -360,6 +391,48 @@ async function copyItem(
     into.done.catch(from('target')),
   ]);
   return written;
+}
+
+/**
+ * The next piece of work from `start`: one item, or a bundle of the small
+ * whole tables that follow it in the plan's order, up to the tuning's count
+ * and bytes.
+ */
+function takeWork(items: readonly CopyItem[], start: number, tuning: Pick<CopyTuning, 'bundleTables' | 'bundleBytes'>): CopyItem[] {
+  const first = items[start] as CopyItem;
+  const group = [first];
+  if (!bundleable(first, tuning)) return group;
+  let bytes = first.estimatedBytes;
+  for (let at = start + 1; at < items.length && group.length < tuning.bundleTables; at++) {
+    const item = items[at] as CopyItem;
+    if (!bundleable(item, tuning) || bytes + item.estimatedBytes > tuning.bundleBytes) break;
+    group.push(item);
+    bytes += item.estimatedBytes;
+  }
+  return group;
+}
+
+/** A whole table, small, written plainly: `FREEZE`'s TRUNCATE needs a query of its own. */
+function bundleable(item: CopyItem, tuning: Pick<CopyTuning, 'bundleTables' | 'bundleBytes'>): boolean {
+  return tuning.bundleTables > 1 && item.range === null && !item.table.freeze && item.estimatedBytes <= tuning.bundleBytes;
+}
+
+/** Both sessions' sockets are the library's to speak on. */
+function relayable(reader: Sql, writer: Sql): boolean {
+  return tappableSocket(reader) !== undefined && tappableSocket(writer) !== undefined;
+}
+
+/**
+ * Streams several small tables from `reader` to `writer`, one query on each
+ * side and one transaction on the destination (bundle-relay.ts). Resolves
+ * with each table's committed row count.
+ */
+async function copyBundle(reader: Sql, writer: Sql, items: readonly CopyItem[], meters: readonly CopyMeter[], onData: () => void): Promise<number[]> {
+  const source = tappableSocket(reader);
+  const target = tappableSocket(writer);
+  if (!source || !target) throw new Error('A bundle of tables needs both sessions\' sockets');
+  const tables = items.map((item, index) => ({ read: readStatement(item), write: writeStatement(item.table), meter: meters[index] as CopyMeter }));
+  return relayBundle(source, target, tables, onData);
 }
 
 /** Rethrows a failure as coming from `side`, unless it already names one. */

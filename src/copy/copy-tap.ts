@@ -23,7 +23,10 @@
  */
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
-import postgres from 'postgres';
+import {
+  ASYNCHRONOUS, COMMAND_COMPLETE, COPY_DATA, COPY_DONE, COPY_DONE_MESSAGE, COPY_IN_RESPONSE, COPY_OUT_RESPONSE, ERROR_RESPONSE, HEADER, READY_FOR_QUERY,
+  copyFailMessage, dataHeader, postgresError, queryMessage, tagCount,
+} from './protocol.js';
 
 /** What the tap has read so far: `CopyData` messages (one a row) and their payload bytes. */
 export interface TapMeter {
@@ -31,12 +34,6 @@ export interface TapMeter {
   bytes: number;
 }
 
-const COPY_OUT_RESPONSE = 0x48; // 'H'
-const COPY_DATA = 0x64; // 'd'
-const COPY_DONE = 0x63; // 'c'
-const ERROR_RESPONSE = 0x45; // 'E'
-const READY_FOR_QUERY = 0x5a; // 'Z'
-const HEADER = 5;
 
 /** Rows queued past this make the tap pause the source's socket until they are read. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -214,19 +211,6 @@ export class CopyOutParser {
   }
 }
 
-const QUERY = 0x51; // 'Q'
-const COPY_IN_RESPONSE = 0x47; // 'G'
-const COMMAND_COMPLETE = 0x43; // 'C'
-const COPY_FAIL = 0x66; // 'f'
-/** Messages the server may send at any time, which postgres.js handles with no query of its own under way. */
-const ASYNCHRONOUS = new Set([0x4e /* 'N' notice */, 0x53 /* 'S' parameter status */, 0x41 /* 'A' notification */]);
-
-/** An ErrorResponse's fields by their protocol code, named as postgres.js names them. */
-const ERROR_FIELDS: Readonly<Record<string, string>> = {
-  S: 'severity_local', V: 'severity', C: 'code', M: 'message', D: 'detail', H: 'hint', P: 'position',
-  p: 'internal_position', q: 'internal_query', W: 'where', s: 'schema_name', t: 'table_name',
-  c: 'column_name', d: 'data type_name', n: 'constraint_name', F: 'file', L: 'line', R: 'routine',
-};
 
 /** A COPY FROM under way: its rows' writable, and the server's verdict with the command tag's row count. */
 export interface PipelinedCopy {
@@ -354,7 +338,7 @@ export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCop
     socket.on('close', onClose);
     socket.on('drain', onDrain);
     cork();
-    socket.write(message(QUERY, Buffer.from(`${statement}\0`, 'utf8')));
+    socket.write(queryMessage(statement));
     return true;
   };
 
@@ -363,14 +347,14 @@ export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCop
     write(chunk: Buffer, _encoding, callback) {
       if (!start()) return callback(failure());
       cork();
-      socket.write(header(COPY_DATA, chunk.length));
+      socket.write(dataHeader(chunk.length));
       if (socket.write(chunk) || socket.destroyed) callback();
       else waiting = () => callback(settled && serverError ? serverError : undefined);
     },
     final(callback) {
       if (!start()) return callback(failure());
       cork();
-      socket.write(header(COPY_DONE, 0));
+      socket.write(COPY_DONE_MESSAGE);
       ended = true;
       callback();
     },
@@ -380,44 +364,11 @@ export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCop
         settle(error ?? new Error('The copy was abandoned before it began'));
       } else if (!settled && !ended && !socket.destroyed) {
         // The server answers a CopyFail with its error, which settles `done`.
-        socket.write(message(COPY_FAIL, Buffer.from(`${error?.message ?? 'the copy was abandoned'}\0`, 'utf8')));
+        socket.write(copyFailMessage(error?.message ?? 'the copy was abandoned'));
       }
       callback(error);
     },
   });
   const failure = (): Error => serverError ?? new Error('The COPY FROM ended before its rows were written');
   return { stream, done };
-}
-
-/** A protocol message: its type, its length, its body. */
-function message(type: number, body: Buffer): Buffer {
-  return Buffer.concat([header(type, body.length), body]);
-}
-
-/** A message's type and length, for a body of `bodyBytes`. */
-function header(type: number, bodyBytes: number): Buffer {
-  const bytes = Buffer.allocUnsafe(HEADER);
-  bytes[0] = type;
-  bytes.writeUInt32BE(bodyBytes + 4, 1);
-  return bytes;
-}
-
-/** The row count of a CommandComplete tag (`COPY 42`). */
-function tagCount(message: Buffer): number {
-  const tag = message.toString('utf8', HEADER, message.length - 1);
-  return Number(tag.slice(tag.lastIndexOf(' ') + 1)) || 0;
-}
-
-/** An ErrorResponse as postgres.js would reject a query with it. */
-function postgresError(message: Buffer): Error {
-  const fields: Record<string, string> = {};
-  let start = HEADER;
-  for (let i = HEADER; i < message.length - 1; i++) {
-    if (message[i] === 0) {
-      const name = ERROR_FIELDS[String.fromCharCode(message[start] as number)];
-      if (name) fields[name] = message.toString('utf8', start + 1, i);
-      start = i + 1;
-    }
-  }
-  return new (postgres.PostgresError as unknown as new (fields: Record<string, string>) => Error)(fields);
 }

@@ -77,18 +77,18 @@ export function copyDataAndIndexes(
           redactor: job.redactor,
           emit: job.emit,
           ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
-          onTableCopied: async (table) => {
-            indexed.add(key(table.schema, table.name));
-            const steps = plan.forTable(table.schema, table.name);
-            // Its indexes and constraints, then its statistics, in one round trip: on many small tables the round trips are the cost.
+          onTablesCopied: async (tables) => {
+            for (const table of tables) indexed.add(key(table.schema, table.name));
+            const steps = tables.flatMap((table) => plan.forTable(table.schema, table.name));
+            // Their indexes and constraints, then their statistics, in one round trip: on many small tables the round trips are the cost.
             const together = {
-              ...(analyzing ? { then: `analyze ${qualified(table.schema, table.name)}` } : {}),
-              serialBuilds: table.bytes < PARALLEL_BUILD_BYTES,
+              ...(analyzing ? { then: tables.map((table) => `analyze ${qualified(table.schema, table.name)};`).join('\n') } : {}),
+              serialBuilds: tables.every((table) => table.bytes < PARALLEL_BUILD_BYTES),
             };
             const built = await schema
               .runPostData(job.target, steps, { jobs: 1, signal: job.signal, together })
               .andThen(() => {
-                const due = early.afterTable(table, steps);
+                const due = tables.flatMap((table) => early.afterTable(table, plan.forTable(table.schema, table.name)));
                 return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1, signal: job.signal })).map(() => early.finished(due));
               });
             if (built.isErr()) {

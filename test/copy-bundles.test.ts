@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relayBundle } from '../src/copy/bundle-relay.js';
+import { copyDatabase, type CopyRequest } from '../src/copy/copy-engine.js';
+import type { MigrationEvent } from '../src/events.js';
+import { normalizeConnection } from '../src/options.js';
+import { openConnection, sideOf, type Connection } from '../src/pg/connect.js';
+import { createPool } from '../src/pg/pool.js';
+import { tappableSocket } from '../src/pg/session-sockets.js';
+import { Redactor } from '../src/redact.js';
+import { startClusters, type Cluster } from './support/cluster.js';
+import { eventually, fingerprint, within } from './support/compare.js';
+
+/** Statements the server logged (log_statement = all) that hold more than one COPY in `direction`. */
+function bundledStatements(cluster: Cluster, direction: 'to stdout' | 'from stdin'): string[] {
+  return readFileSync(cluster.logFile, 'utf8')
+    .split(/\n(?=\d{4}-\d\d-\d\d )/)
+    .filter((entry) => entry.includes('statement: copy') && entry.split(direction).length > 2);
+}
+
+describe('small tables copied several to a query', () => {
+  let source: Cluster;
+  let target: Cluster;
+  const open: Connection[] = [];
+
+  const connect = async (cluster: Cluster, side: 'source' | 'target', dbname: string): Promise<Connection> => {
+    const config = normalizeConnection(cluster.uri(dbname), side)._unsafeUnwrap();
+    const connection = (await openConnection(config, side, dbname, new Redactor([cluster.password]), { max: 4 }))._unsafeUnwrap();
+    open.push(connection);
+    return connection;
+  };
+
+  async function database(dbname: string, schema: string, fill: string, targetOnly = ''): Promise<void> {
+    await Promise.all([source.exec(`create database ${dbname}`), target.exec(`create database ${dbname}`)]);
+    await Promise.all([source.exec(schema + fill, dbname), target.exec(schema + targetOnly, dbname)]);
+  }
+
+  async function copy(dbname: string, extra: Partial<CopyRequest> = {}): Promise<{ result: Awaited<ReturnType<typeof copyDatabase>>; events: MigrationEvent[] }> {
+    const events: MigrationEvent[] = [];
+    const result = await within(30_000, 'copyDatabase()', copyDatabase({
+      dbname,
+      source: await connect(source, 'source', dbname),
+      target: await connect(target, 'target', dbname),
+      sourceConfig: normalizeConnection(source.uri(dbname), 'source')._unsafeUnwrap(),
+      jobs: 1,
+      redactor: new Redactor([source.password, target.password]),
+      emit: (event) => events.push(event),
+      ...extra,
+    }));
+    return { result, events };
+  }
+
+  const rowsOn = async (cluster: Cluster, dbname: string, tables: readonly string[]): Promise<number[]> =>
+    Promise.all(tables.map(async (table) => {
+      const [row] = await cluster.sql(dbname)<{ n: number }[]>`select count(*)::int as n from ${cluster.sql(dbname)(table)}`;
+      return row?.n ?? -1;
+    }));
+
+  beforeAll(async () => {
+    const logged = { log_statement: "'all'" };
+    [source, target] = (await startClusters([{ major: 15, settings: logged }, { major: 15, settings: logged }])) as [Cluster, Cluster];
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(open.map((c) => c.sql.end({ timeout: 1 }).catch(() => undefined)));
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('copies every row byte for byte, in binary and text, empty and hollow tables and rows longer than a socket read among them, each table counted in its own event', async () => {
+    const plain = Array.from({ length: 40 }, (_, i) => `create table p${i} (id int primary key, note text, at timestamptz);`).join('\n');
+    await database(
+      'bundled',
+      `${plain}
+       create table empty (id int primary key);
+       create table hollow (gone int, total int generated always as (42) stored);
+       alter table hollow drop column gone;
+       create table refs (id int primary key, kind regtype, tags text[]);
+       create table long_rows (id int primary key, body text);
+       create table noted (id int primary key);`,
+      `do $$ begin for i in 0..39 loop
+         execute format('insert into p%s select g, md5(g::text) || E''\\t\\\\n'', now() - g * interval ''1 hour'' from generate_series(1, %s) g', i, 1 + i * 5);
+       end loop; end $$;
+       insert into hollow select from generate_series(1, 7);
+       insert into refs values (1, 'int4', '{a,"b c"}'), (2, 'text[]', null);
+       insert into long_rows select g, repeat(md5(g::text), 12000) from generate_series(1, 4) g;
+       insert into noted select generate_series(1, 30);`,
+      `create function note_it() returns trigger language plpgsql as $$ begin raise notice 'row %', new.id; return new; end $$;
+       create trigger note_it before insert on noted for each row execute function note_it();`,
+    );
+    const { result, events } = await copy('bundled');
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('bundled'))).toEqual(await fingerprint(source.sql('bundled')));
+    const [hollow] = await target.sql('bundled')<{ n: number; total: number }[]>`select count(*)::int as n, min(total) as total from hollow`;
+    expect(hollow).toEqual({ n: 7, total: 42 });
+    const copied = events.flatMap((e) => (e.type === 'table:copied' ? [[e.table, e.rows] as const] : []));
+    expect(copied).toHaveLength(45);
+    expect(Object.fromEntries(copied)).toMatchObject({ p0: 1, p39: 196, empty: 0, hollow: 7, refs: 2, long_rows: 4, noted: 30 });
+    expect(bundledStatements(source, 'to stdout').length).toBeGreaterThan(0);
+    expect(bundledStatements(target, 'from stdin').length).toBeGreaterThan(0);
+    expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 45 });
+  });
+
+  it('commits none of a bundle one of whose tables the destination refuses half-way, and names the refusal', async () => {
+    const tables = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    await database(
+      'refused',
+      tables.map((t) => `create table ${t} (id int primary key, amount int not null);`).join('\n'),
+      `${tables.map((t) => `insert into ${t} select g, g from generate_series(1, 50) g;`).join('\n')}
+       update t5 set amount = -1 where id = 25;`,
+      'alter table t5 add constraint positive check (amount > 0);',
+    );
+    const { result, events } = await copy('refused');
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'copy' });
+    expect(result._unsafeUnwrapErr().message).toMatch(/positive/);
+    expect(events.filter((e) => e.type === 'table:copied')).toEqual([]);
+    expect(await rowsOn(target, 'refused', tables)).toEqual(tables.map(() => 0));
+  });
+
+  it('commits none of a bundle whose copy is cancelled while the destination writes it, and leaves no session behind', async () => {
+    const tables = Array.from({ length: 6 }, (_, i) => `s${i}`);
+    await database(
+      'cancelled',
+      tables.map((t) => `create table ${t} (id int primary key);`).join('\n'),
+      tables.map((t) => `insert into ${t} select generate_series(1, 20);`).join('\n'),
+      `create function slow() returns trigger language plpgsql as $$ begin perform pg_sleep(0.05); return new; end $$;
+       create trigger slow before insert on s3 for each row execute function slow();`,
+    );
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const { result, events } = await copy('cancelled', { signal: controller.signal });
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'cancelled' });
+    expect(events.filter((e) => e.type === 'table:copied')).toEqual([]);
+    expect(await rowsOn(target, 'cancelled', tables)).toEqual(tables.map(() => 0));
+    await eventually('no session of the copy is left in a transaction on the destination', async () => {
+      const [row] = await target.sql()<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = 'cancelled' and application_name = 'datalakehouse-db-migrate' and xact_start is not null`;
+      return row?.n === 0;
+    }, 10_000);
+  });
+
+  it('rejects with the source\'s error when the source fails half-way through a bundle, and the destination keeps none of it', async () => {
+    await target.exec('create database brokensource');
+    await target.exec('create table a (n int); create table b (n int); create table c (n int);', 'brokensource');
+    const pool = (cluster: Cluster, dbname: string): ReturnType<typeof createPool> => {
+      const config = normalizeConnection(cluster.uri(dbname), 'source')._unsafeUnwrap();
+      return createPool({ host: config.host, port: config.port, database: dbname, username: config.username, password: config.password, onnotice: () => undefined });
+    };
+    const [reading, writing] = [pool(source, 'postgres'), pool(target, 'brokensource')];
+    const [reader, writer] = await Promise.all([reading.reserve(), writing.reserve()]);
+    try {
+      await Promise.all([reader`select 1`, writer`select 1`]);
+      const meter = (): { rows: number; bytes: number } => ({ rows: 0, bytes: 0 });
+      const relayed = relayBundle(tappableSocket(reader)!, tappableSocket(writer)!, [
+        { read: 'copy (select g from generate_series(1, 1000) g) to stdout', write: 'copy a from stdin', meter: meter() },
+        { read: 'copy (select 1 / (15000 - g) from generate_series(1, 20000) g) to stdout', write: 'copy b from stdin', meter: meter() },
+        { read: 'copy (select 1) to stdout', write: 'copy c from stdin', meter: meter() },
+      ], () => undefined);
+      const error = await within(10_000, 'the relay', relayed.then(() => null, (e: unknown) => e));
+      expect(String(error)).toMatch(/division by zero/);
+      expect(sideOf(error)).toBe('source');
+      await eventually('the destination\'s transaction ends', async () => {
+        const [row] = await target.sql()<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = 'brokensource' and application_name = 'datalakehouse-db-migrate' and xact_start is not null`;
+        return row?.n === 0;
+      }, 10_000);
+      expect(await rowsOn(target, 'brokensource', ['a', 'b', 'c'])).toEqual([0, 0, 0]);
+    } finally {
+      reader.release();
+      writer.release();
+      await Promise.all([reading.end({ timeout: 1 }), writing.end({ timeout: 1 })]);
+    }
+  });
+});
