@@ -87,14 +87,21 @@ export function restoreSection(
   const selection = [`--section=${options.section}`, ...(options.noOwner ? ['--no-owner', '--no-privileges'] : [])];
   const leaveOut = options.leaveOutExtensions ?? [];
   const listed = leaveOut.length === 0 ? okAsync<string | null, MigrationError>(null) : listWithout(tools, dump, leaveOut);
-  return listed.andThen((list) => {
+  // The whole section's script is read while the listing is: the list leaves something out only when the source
+  // has one of those extensions, and the two readings cost a 2,000-table dump 0.05-0.08 s one after the other.
+  const whole = options.section === 'pre-data' ? readArchive(tools, [...selection, '--file=-', dump.file]) : undefined;
+  // Settled before anything else reads the dump or returns, so that no tool outlives the call.
+  const wholeRead = (): Promise<unknown> => whole?.catch(() => undefined) ?? Promise.resolve();
+  const afterWhole = listed.orElse((error) => ResultAsync.fromSafePromise(wholeRead()).andThen(() => errAsync(error)));
+  return afterWhole.andThen((list) => {
     const chosen = [...selection, ...(list ? [`--use-list=${list}`] : [])];
     // Parallel restore runs each item in its own transaction; pre-data is a dependency chain anyway.
     const transaction = options.section === 'post-data' && options.jobs > 1 ? [`--jobs=${options.jobs}`] : ['--single-transaction'];
     const byTool = (): ResultAsync<void, MigrationError> =>
       runTool(tools, 'pg_restore', [...chosen, '--exit-on-error', ...transaction, `--dbname=${dbnameArg(target.database)}`, dump.file], target, redactor).map(() => undefined);
     if (options.section !== 'pre-data') return byTool();
-    return restoreAtOnce(tools, dump, chosen, target, redactor).orElse((error) => (error === null ? byTool() : errAsync(error)));
+    const script = list || !whole ? wholeRead().then(() => readArchive(tools, [...chosen, '--file=-', dump.file])) : whole;
+    return restoreAtOnce(script, target, redactor).orElse((error) => (error === null ? byTool() : errAsync(error)));
   });
 }
 
@@ -104,9 +111,9 @@ export function restoreSection(
  * names the statement), with the error itself when the run was cancelled or
  * the connection lost.
  */
-function restoreAtOnce(tools: PgTools, dump: SchemaDump, args: readonly string[], target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
+function restoreAtOnce(reading: Promise<string>, target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
   if (target.signal?.aborted) return errAsync(cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database }));
-  const script = ResultAsync.fromPromise(readArchive(tools, [...args, '--file=-', dump.file]), () => null);
+  const script = ResultAsync.fromPromise(reading, () => null);
   return script.andThen((text) =>
     openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true }).andThen((connection) => {
       const close = (): void => void closeConnection(connection);
