@@ -88,38 +88,34 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
       backgroundWorkers: await backgroundWorkers(sql),
       managed: await managedService(sql),
     }));
-  return cluster(source)
-    .andThen((sourceFacts) =>
-      cluster(target).andThen((targetFacts) =>
-        query(target, redactor, 'preflight', 'Listing extensions', async (sql) => ({
-          available: await availableExtensions(sql, targetFacts.settings.major),
-          extras: await extrasAvailability(sql, targetFacts.settings.major),
-          statementRecorders: await statementRecorders(sql),
-        })).map(({ available, extras, statementRecorders }) => ({
-          sourceFacts,
-          targetFacts: { ...targetFacts, availableExtensions: available, extras, statementRecorders },
-        })),
-      ),
-    )
-    .andThen(({ sourceFacts, targetFacts }) =>
-      query(source, redactor, 'preflight', 'Listing databases', listDatabases).andThen((all) => {
-        const { selected, unknown } = selectDatabases(all, options);
-        return databaseFacts(input, selected).map(
-          (databases): PreflightFacts => ({
-            method: options.method,
-            allowNonEmptyTarget: options.allowNonEmptyTarget,
-            excludeExtensions: options.excludeExtensions,
-            selection: options,
-            allowOlderTarget: options.allowOlderTarget,
-            source: sourceFacts,
-            target: targetFacts,
-            tools: input.tools,
-            databases,
-            unknownDatabases: unknown,
-          }),
-        );
-      }),
-    );
+  const targetSide = cluster(target).andThen((targetFacts) =>
+    query(target, redactor, 'preflight', 'Listing extensions', async (sql) => ({
+      available: await availableExtensions(sql, targetFacts.settings.major),
+      extras: await extrasAvailability(sql, targetFacts.settings.major),
+      statementRecorders: await statementRecorders(sql),
+    })).map(({ available, extras, statementRecorders }) => ({ ...targetFacts, availableExtensions: available, extras, statementRecorders })),
+  );
+  const sourceSide = cluster(source).andThen((sourceFacts) =>
+    query(source, redactor, 'preflight', 'Listing databases', listDatabases).andThen((all) => {
+      const { selected, unknown } = selectDatabases(all, options);
+      return databaseFacts(input, selected).map((databases) => ({ sourceFacts, databases, unknown }));
+    }),
+  );
+  // The two servers answer at the same time.
+  return ResultAsync.combine([sourceSide, targetSide]).map(
+    ([{ sourceFacts, databases, unknown }, targetFacts]): PreflightFacts => ({
+      method: options.method,
+      allowNonEmptyTarget: options.allowNonEmptyTarget,
+      excludeExtensions: options.excludeExtensions,
+      selection: options,
+      allowOlderTarget: options.allowOlderTarget,
+      source: sourceFacts,
+      target: targetFacts,
+      tools: input.tools,
+      databases,
+      unknownDatabases: unknown,
+    }),
+  );
 }
 
 /** The source databases the options select, and the asked-for names the source lacks. */
