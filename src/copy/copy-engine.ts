@@ -117,6 +117,13 @@ export interface CopyRequest {
   readonly tables?: TableFilter | null;
   /** Ends the copy when it fires: every session is dropped mid-statement and nothing more is counted. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Settles once the destination's tables are there (its pre-data schema
+   * restored). Until then the copy only works on the source: it exports its
+   * snapshot and lists the tables to copy, which on 2,000 tables takes as
+   * long as a tenth of their whole copy. A rejection ends the copy with it.
+   */
+  readonly targetReady?: Promise<unknown>;
 }
 
 export interface CopyTuning extends Omit<PlanOptions, 'canSplit'> {
@@ -146,7 +153,18 @@ const DEFAULT_TUNING: CopyTuning = {
  */
 const OVERLAPPED_HOOK_BYTES = 1024 * 1024;
 
+/** A table the copy read, and how many rows it read of it from the snapshot. */
+export interface TableRead {
+  readonly info: TableInfo;
+  readonly rows: number;
+}
+
 export interface CopySummary {
+  /**
+   * Every table listed for the copy, with the rows read of it, counted off
+   * the wire (a `CopyData` message a row; binary COPY's trailer is one more).
+   */
+  readonly read: readonly TableRead[];
   readonly tables: number;
   readonly rows: number;
   readonly bytes: number;
@@ -180,6 +198,8 @@ export function copyDatabase(request: CopyRequest): ResultAsync<CopySummary, Mig
 
 async function runCopy(request: CopyRequest, setStep: (step: string) => void): Promise<CopySummary> {
   const tuning: CopyTuning = { ...DEFAULT_TUNING, ...request.tuning };
+  // Awaited once the source is listed; a failure on the source first leaves it to the caller.
+  request.targetReady?.catch(() => undefined);
   const exported = request.snapshot === undefined ? await exportSnapshot(request.source.sql).catch(from('source')) : undefined;
   const snapshotId = request.snapshot ?? (exported?.id as string);
   const sessions = new WorkerSessions();
@@ -200,6 +220,9 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
       first<{ v: string; encoding: string }[]>`select current_setting('server_version_num') as v, getdatabaseencoding() as encoding`,
     ]).catch(from('source'));
     const sourceVersion = Number(version[0]?.v);
+    setStep('waiting for the destination\'s tables');
+    await request.targetReady;
+    setStep('listing the destination\'s tables');
     const [targetVersionRow, targetTables] = await Promise.all([
       request.target.sql<{ v: string }[]>`select current_setting('server_version_num') as v`,
       readTargetTables(request.target.sql),
@@ -238,7 +261,14 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     if (largeObjects > 0) {
       request.emit({ type: 'objects:copied', dbname: request.dbname, kind: 'large-objects', count: largeObjects });
     }
-    return { tables: tables.length, rows: progress.rowsDone, bytes: progress.bytesDone, sequences, largeObjects };
+    return {
+      read: progress.rowsRead(),
+      tables: tables.length,
+      rows: progress.rowsDone,
+      bytes: progress.bytesDone,
+      sequences,
+      largeObjects,
+    };
   } catch (error) {
     failed = true;
     throw error;

@@ -14,6 +14,7 @@
 import type { CopyProgressEvent, CopyTableProgress, Emit } from '../events.js';
 import type { CopyItem, PlannedTable } from './copy-plan.js';
 import type { CopyMeter } from './copy-streams.js';
+import type { TableInfo } from '../pg/queries/tables.js';
 
 /** At most this often a `copy:progress` event while data streams. */
 const INTERVAL_MS = 250;
@@ -26,6 +27,8 @@ interface TableState {
   /** What finished pieces streamed and wrote. */
   bytes: number;
   rows: number;
+  /** Rows finished pieces read off the wire. */
+  read: number;
   piecesLeft: number;
 }
 
@@ -52,6 +55,7 @@ export class CopyProgress {
         running: new Set(),
         bytes: 0,
         rows: 0,
+        read: 0,
         piecesLeft: item.table.pieces,
       });
     }
@@ -98,6 +102,8 @@ export class CopyProgress {
     state.running.delete(meter);
     state.bytes += meter.bytes;
     state.rows += rows;
+    // A CopyData message a row; binary COPY sends its trailer as one more.
+    state.read += item.table.format === 'binary' ? Math.max(0, meter.rows - 1) : meter.rows;
     state.piecesLeft -= 1;
     if (state.piecesLeft > 0) return false;
     this.#tablesDone += 1;
@@ -105,6 +111,11 @@ export class CopyProgress {
     this.#doneRows += state.rows;
     this.#doneEstimate += state.estimate;
     return true;
+  }
+
+  /** Every table, with the rows its finished pieces read. */
+  rowsRead(): { info: TableInfo; rows: number }[] {
+    return [...this.#tables.values()].map((state) => ({ info: state.table.info, rows: state.read }));
   }
 
   /** What a finished table streamed and wrote. */

@@ -42,6 +42,12 @@ export interface DataCopyOptions {
   /** A snapshot exported on the source to read as of (a replication slot's); by default the copy exports its own. */
   readonly snapshot?: string;
   /**
+   * The restore of the destination's pre-data schema, under way: the copy
+   * reads the source meanwhile (its snapshot, its list of tables) and writes
+   * nothing before it succeeded. Absent, the schema is taken as there.
+   */
+  readonly preData?: ResultAsync<void, MigrationError>;
+  /**
    * Whether each table is analyzed once it is in (the default), so the
    * destination is ready for queries when the copy ends. A replication
    * leaves statistics to autovacuum while it streams, and brings them level
@@ -57,67 +63,84 @@ export function copyDataAndIndexes(
 ): ResultAsync<CopySummary, MigrationError> {
   const key = (schemaName: string, table: string): string => JSON.stringify([schemaName, table]);
   const analyzing = options.analyze ?? true;
-  return schema.planPostData().andThen((plan) => {
-    const indexed = new Set<string>();
-    const early = new EarlyForeignKeys(plan);
-    // The engine reports a failure of its hook as a copy failure; the step's own error says more.
-    let stepFailure: MigrationError | undefined;
-    const copied = schema
-      .runPostData(job.target, plan.beforeTables, { jobs: job.jobs, signal: job.signal })
-      .andThen(() =>
-        copyDatabase({
-          dbname: job.dbname,
-          source: job.source,
-          target: job.target,
-          sourceConfig: job.sourceConfig,
-          jobs: job.jobs,
-          budget: job.budget,
-          signal: job.signal,
-          tables: job.tables,
-          redactor: job.redactor,
-          emit: job.emit,
-          ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
-          onTablesCopied: async (tables) => {
-            for (const table of tables) indexed.add(key(table.schema, table.name));
-            const steps = tables.flatMap((table) => plan.forTable(table.schema, table.name));
-            // Their indexes and constraints, then their statistics, in one round trip: on many small tables the round trips are the cost.
-            const together = {
-              ...(analyzing ? { then: tables.map((table) => `analyze ${qualified(table.schema, table.name)};`).join('\n') } : {}),
-              serialBuilds: tables.every((table) => table.bytes < PARALLEL_BUILD_BYTES),
-            };
-            const built = await schema
-              .runPostData(job.target, steps, { jobs: 1, signal: job.signal, together })
-              .andThen(() => {
-                const due = tables.flatMap((table) => early.afterTable(table, plan.forTable(table.schema, table.name)));
-                return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1, signal: job.signal })).map(() => early.finished(due));
-              });
-            if (built.isErr()) {
-              stepFailure ??= built.error;
-              throw new Error(built.error.message);
-            }
-          },
-        }).orElse((error) => errAsync(stepFailure ?? error)),
-      );
-    return copied.andThen((summary) => {
-      // Tables the copy had no rows to report for (none were listed) still get theirs.
-      const leftover = plan.tables.filter((t) => !indexed.has(key(t.schema, t.name))).flatMap((t) => plan.forTable(t.schema, t.name));
-      return schema
-        .runPostData(job.target, leftover, { jobs: job.jobs, signal: job.signal })
-        .andThen(() => schema.runPostData(job.target, early.remaining(), { jobs: job.jobs, signal: job.signal }))
-        // Each copied table was analyzed by its worker; partitioned parents (over their partitions, now all in) and
-        // materialized views (refreshed in the rest) are analyzed last.
-        .andThen(() =>
-          analyzing
-            ? query(job.target, job.redactor, 'schema', `Analyzing the partitioned tables and materialized views of "${job.dbname}"`, (sql) =>
-                analyzeWhatLacksStatistics(sql, { waitForLocks: true }),
-              )
-            : okAsync(undefined),
-        )
+  // What the destination needs before the first row: its pre-data schema (restored meanwhile, when the caller
+  // passes it here), the post-data plan, and the plan's steps that come before any table's data.
+  let ready: { plan: PostDataPlan; early: EarlyForeignKeys } | undefined;
+  let readyFailure: MigrationError | undefined;
+  const targetReady = (options.preData ?? okAsync<void, MigrationError>(undefined))
+    .andThen(() => schema.planPostData())
+    .andThen((plan) => schema.runPostData(job.target, plan.beforeTables, { jobs: job.jobs, signal: job.signal }).map(() => plan))
+    .match(
+      (plan) => {
+        ready = { plan, early: new EarlyForeignKeys(plan) };
+      },
+      (error) => {
+        readyFailure = error;
+        throw new Error(error.message);
+      },
+    );
+  const indexed = new Set<string>();
+  // The engine reports a failure of its hook as a copy failure; the step's own error says more.
+  let stepFailure: MigrationError | undefined;
+  const copied = copyDatabase({
+    dbname: job.dbname,
+    source: job.source,
+    target: job.target,
+    sourceConfig: job.sourceConfig,
+    jobs: job.jobs,
+    budget: job.budget,
+    signal: job.signal,
+    tables: job.tables,
+    redactor: job.redactor,
+    emit: job.emit,
+    targetReady,
+    ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
+    onTablesCopied: async (tables) => {
+      const { plan, early } = ready as NonNullable<typeof ready>;
+      for (const table of tables) indexed.add(key(table.schema, table.name));
+      const steps = tables.flatMap((table) => plan.forTable(table.schema, table.name));
+      // Their indexes and constraints, then their statistics, in one round trip: on many small tables the round trips are the cost.
+      const together = {
+        ...(analyzing ? { then: tables.map((table) => `analyze ${qualified(table.schema, table.name)};`).join('\n') } : {}),
+        serialBuilds: tables.every((table) => table.bytes < PARALLEL_BUILD_BYTES),
+      };
+      const built = await schema
+        .runPostData(job.target, steps, { jobs: 1, signal: job.signal, together })
         .andThen(() => {
-          job.emit({ type: 'schema', step: 'post-data', dbname: job.dbname, detail: 'applied, each table indexed as its rows arrived' });
-          return okAsync(summary);
+          const due = tables.flatMap((table) => early.afterTable(table, plan.forTable(table.schema, table.name)));
+          return early.oneAtATime(() => schema.runPostData(job.target, due, { jobs: 1, signal: job.signal })).map(() => early.finished(due));
         });
-    });
+      if (built.isErr()) {
+        stepFailure ??= built.error;
+        throw new Error(built.error.message);
+      }
+    },
+  }).orElse((error) => {
+    // A copy that failed while waiting for the destination failed because of it; one that failed on the source first
+    // still waits for the restore under way, so that no tool outlives the call.
+    const cause = readyFailure ?? stepFailure ?? error;
+    return ResultAsync.fromSafePromise(targetReady.catch(() => undefined)).andThen(() => errAsync(cause));
+  });
+  return copied.andThen((summary) => {
+    const { plan, early } = ready as NonNullable<typeof ready>;
+    // Tables the copy had no rows to report for (none were listed) still get theirs.
+    const leftover = plan.tables.filter((t) => !indexed.has(key(t.schema, t.name))).flatMap((t) => plan.forTable(t.schema, t.name));
+    return schema
+      .runPostData(job.target, leftover, { jobs: job.jobs, signal: job.signal })
+      .andThen(() => schema.runPostData(job.target, early.remaining(), { jobs: job.jobs, signal: job.signal }))
+      // Each copied table was analyzed by its worker; partitioned parents (over their partitions, now all in) and
+      // materialized views (refreshed in the rest) are analyzed last.
+      .andThen(() =>
+        analyzing
+          ? query(job.target, job.redactor, 'schema', `Analyzing the partitioned tables and materialized views of "${job.dbname}"`, (sql) =>
+              analyzeWhatLacksStatistics(sql, { waitForLocks: true }),
+            )
+          : okAsync(undefined),
+      )
+      .andThen(() => {
+        job.emit({ type: 'schema', step: 'post-data', dbname: job.dbname, detail: 'applied, each table indexed as its rows arrived' });
+        return okAsync(summary);
+      });
   });
 }
 

@@ -23,9 +23,7 @@ export class DumpRestoreStrategy implements MigrationStrategy {
       return errAsync(migrationError('internal', `A dump of "${job.dbname}" cannot be resumed`, { database: job.dbname }));
     }
     const { schema } = start;
-    return schema
-      .applyPreData()
-      .andThen(() => copyDataAndIndexes(job, schema))
+    return copyDataAndIndexes(job, schema, { preData: schema.applyPreData() })
       .andThen(() =>
         ResultAsync.fromPromise(refreshMaterializedViews(job.source.sql, job.target.sql), (error) => {
           const cause = toCause(error, job.redactor);

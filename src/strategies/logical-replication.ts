@@ -34,7 +34,7 @@ import { waitForCatchUp } from './replication/catch-up.js';
 import { checkReplicationHealth } from './replication/health.js';
 import { createSlotWithSnapshot, type SlotSnapshot } from './replication/slot-snapshot.js';
 import { copiedBeforeSubscribing } from './replication/copied-before-subscribing.js';
-import { compareWithSnapshot } from './replication/snapshot-counts.js';
+import { compareWithCopy } from './replication/snapshot-counts.js';
 import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
 import { copyDataAndIndexes } from './data-and-indexes.js';
@@ -211,10 +211,10 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     // Statistics are left to autovacuum while the destination streams, and brought level by stop() (schema/statistics.ts).
     return copyDataAndIndexes({ ...job, emit }, schema, { snapshot: held.snapshotId, analyze: false })
       .orElse(failIfLost)
-      .andThen(() =>
+      .andThen((copied) =>
         this.#step(job, 'Checking the copied rows', async () => {
           if (held.lost()) throw held.lostError();
-          const { tables, differing } = await compareWithSnapshot(job.source.sql, job.target.sql, held.snapshotId, job.tables);
+          const { tables, differing } = await compareWithCopy(job.target.sql, copied.read, job.jobs);
           if (held.lost()) throw held.lostError();
           if (differing.length > 0) {
             throw new Error(`the destination's row counts differ from the source's snapshot for ${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ', …' : ''}`);
