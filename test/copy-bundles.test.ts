@@ -142,6 +142,55 @@ describe('small tables copied several to a query', () => {
     }, 10_000);
   });
 
+  it('waits for a destination slower than the source, the source\'s socket paused and resumed, and moves every row', async () => {
+    const tables = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    await database(
+      'slowwriter',
+      tables.map((t) => `create table ${t} (id int primary key, body text);`).join('\n'),
+      // Under a megabyte a table (larger ones are written frozen, alone), 25 MB bundled together: more than the
+      // sockets hold while the destination dawdles.
+      tables.map((t) => `insert into ${t} select g, repeat(md5(g::text), 40) from generate_series(1, 600) g;`).join('\n'),
+      `create function dawdle() returns trigger language plpgsql as $$ begin if new.id % 50 = 0 then perform pg_sleep(0.01); end if; return new; end $$;
+       create trigger dawdle before insert on w0 for each row execute function dawdle();`,
+    );
+    const { result, events } = await copy('slowwriter', { tuning: { bundleBytes: 64 * 1024 * 1024 } });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(events.filter((e) => e.type === 'table:copied')).toHaveLength(30);
+    expect(await fingerprint(target.sql('slowwriter'))).toEqual(await fingerprint(source.sql('slowwriter')));
+    expect(bundledStatements(target, 'from stdin').some((entry) => entry.includes('"public"."w0"'))).toBe(true);
+  });
+
+  it.each([
+    { side: 'source' as const, server: () => source, query: 'copy (select' },
+    { side: 'target' as const, server: () => target, query: 'copy "public"' },
+  ])('fails a bundle whose $side backend is ended mid-copy as a lost connection, committing none of it, without waiting', async ({ side, server, query }) => {
+    const dbname = `ended_${side}`;
+    const tables = Array.from({ length: 20 }, (_, i) => `e${i}`);
+    await database(
+      dbname,
+      tables.map((t) => `create table ${t} (id int primary key, body text);`).join('\n'),
+      tables.map((t) => `insert into ${t} select g, repeat(md5(g::text), 40) from generate_series(1, 600) g;`).join('\n'),
+      // The destination writes slowly and the tables outgrow the sockets: the bundle is under way on both sides,
+      // the source waiting to send, when a backend ends.
+      `create function slow() returns trigger language plpgsql as $$ begin if new.id % 50 = 0 then perform pg_sleep(0.02); end if; return new; end $$;
+       create trigger slow before insert on e1 for each row execute function slow();`,
+    );
+    const killer = (async () => {
+      await eventually('the bundle runs', async () => {
+        const [row] = await server().sql()<{ n: number }[]>`
+          select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+          where datname = ${dbname} and state = 'active' and query like ${`${query}%`} and query like '%;%'`;
+        return (row?.n ?? 0) > 0;
+      }, 10_000);
+    })();
+    const { result, events } = await copy(dbname, { tuning: { bundleBytes: 64 * 1024 * 1024 } });
+    await killer;
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'connection', side });
+    expect(events.filter((e) => e.type === 'table:copied')).toEqual([]);
+    expect(await rowsOn(target, dbname, tables)).toEqual(tables.map(() => 0));
+  });
+
   it('rejects with the source\'s error when the source fails half-way through a bundle, and the destination keeps none of it', async () => {
     await target.exec('create database brokensource');
     await target.exec('create table a (n int); create table b (n int); create table c (n int);', 'brokensource');

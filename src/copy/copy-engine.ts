@@ -442,9 +442,20 @@ function takeWork(items: readonly CopyItem[], start: number, tuning: Pick<CopyTu
   return group;
 }
 
-/** A whole table, small, written plainly: `FREEZE`'s TRUNCATE needs a query of its own. */
+/**
+ * A whole table, small, written plainly: `FREEZE`'s TRUNCATE needs a query
+ * of its own. An extension's configuration table goes alone too: its
+ * condition is SQL text from the source's catalog, and a query of several
+ * statements is no place for text the library did not write.
+ */
 function bundleable(item: CopyItem, tuning: Pick<CopyTuning, 'bundleTables' | 'bundleBytes'>): boolean {
-  return tuning.bundleTables > 1 && item.range === null && !item.table.freeze && item.estimatedBytes <= tuning.bundleBytes;
+  return (
+    tuning.bundleTables > 1 &&
+    item.range === null &&
+    !item.table.freeze &&
+    item.table.info.extensionCondition === null &&
+    item.estimatedBytes <= tuning.bundleBytes
+  );
 }
 
 /** Both sessions' sockets are the library's to speak on. */
