@@ -646,4 +646,31 @@ describe('the copy engine over TLS', () => {
     expect(result._unsafeUnwrap()).toMatchObject({ tables: 1, rows: 3000 });
     expect(await fingerprint(target.sql('secured'))).toEqual(await fingerprint(source.sql('secured')));
   });
+
+  it('relays small tables several to a query between two TLS sockets, byte for byte', async () => {
+    const tables = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    const schema = tables.map((t) => `create table ${t} (id int primary key, payload text not null);`).join('\n');
+    await Promise.all([source.exec('create database bundled_tls'), target.exec('create database bundled_tls')]);
+    await Promise.all([
+      // Rows of a few bytes and of 100 kB (TOASTed, longer than a TLS record and a socket read).
+      source.exec(`${schema} ${tables.map((t, i) => `insert into ${t} select g, case when g % 7 = 0 then repeat(md5(g::text), 3200) else md5(g::text) end from generate_series(1, ${20 + i}) g;`).join('\n')}`, 'bundled_tls'),
+      target.exec(schema, 'bundled_tls'),
+    ]);
+    const copied: string[][] = [];
+    const result = await within(30_000, 'copyDatabase()', copyDatabase({
+      dbname: 'bundled_tls',
+      source: await connect(source, 'source', 'bundled_tls'),
+      target: await connect(target, 'target', 'bundled_tls'),
+      sourceConfig: normalizeConnection(source.uri('bundled_tls', { sslmode: 'require' }), 'source')._unsafeUnwrap(),
+      jobs: 1,
+      redactor: new Redactor([source.password, target.password]),
+      emit: () => undefined,
+      onTablesCopied: async (done) => {
+        copied.push(done.map((t) => t.name));
+      },
+    }));
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(copied.some((bundle) => bundle.length > 1)).toBe(true);
+    expect(await fingerprint(target.sql('bundled_tls'))).toEqual(await fingerprint(source.sql('bundled_tls')));
+  });
 });
