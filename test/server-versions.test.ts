@@ -68,4 +68,17 @@ describe('a migration the caller allowed into an older destination', () => {
       await migrator.close();
     }
   });
+
+  it('leaves no slot or publication on the source when a replication\'s pre-data schema fails, made as they were while it restored', async () => {
+    const migrator = new Migrator({ source: source.uri(), target: target.uri(), databases: ['atomic'], method: 'replication', allowOlderTarget: true });
+    try {
+      const [status] = (await migrator.migrate())._unsafeUnwrap().databases;
+      expect(status).toMatchObject({ status: 'failed', errorKind: 'schema', error: expect.stringContaining('pre-data') });
+      const [left] = await source.sql('atomic')<{ slots: number; publications: number }[]>`
+        select (select count(*)::int from pg_replication_slots) as slots, (select count(*)::int from pg_publication) as publications`;
+      expect(left).toEqual({ slots: 0, publications: 0 });
+    } finally {
+      await migrator.close();
+    }
+  });
 });

@@ -17,7 +17,7 @@
  */
 import { cancelledError } from '../util/cancellation.js';
 import { backoff } from '../util/backoff.js';
-import { errAsync, ResultAsync } from 'neverthrow';
+import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { connectionLost, isConnectionLoss, sideByAddress, sideOf, toCause } from '../pg/connect.js';
@@ -59,13 +59,20 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       );
     }
     const { schema } = start;
-    return schema
-      .applyPreData()
-      .andThen(() => this.#rightsOf(job, { install: true }))
+    // The publication and the slot are the source's, and need nothing of the destination: they are made while the
+    // pre-data schema restores, and the copy lists the source's tables meanwhile too (data-and-indexes.ts).
+    const preData = schema.applyPreData();
+    // A failure before the copy waits for the restore, so that no tool outlives the call.
+    const afterPreData = (error: MigrationError): ResultAsync<never, MigrationError> =>
+      preData.orElse(() => okAsync(undefined)).andThen(() => errAsync(error));
+    return this.#rightsOf(job, { install: false })
+      .andThen((rights) => this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, rights, name)))
+      .orElse(afterPreData)
+      .andThen((held) => this.#copyUnder(job, schema, held, preData).andThen(() => ResultAsync.fromSafePromise(held.release())))
+      // The extension that lets the destination's user subscribe goes in once the restored schema is there, which may hold it.
+      .andThen(() => this.#rightsOf(job, { install: true, announced: true }))
       .andThen((rights) =>
-        this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, rights, name))
-          .andThen((held) => this.#copyUnder(job, schema, held).andThen(() => ResultAsync.fromSafePromise(held.release())))
-          .andThen(() => this.#step(job, 'Quieting the triggers that fire for a replica', () => quietReplicaTriggers(job.target.sql)))
+        this.#step(job, 'Quieting the triggers that fire for a replica', () => quietReplicaTriggers(job.target.sql))
           // Before the subscription: a run that dies after it resumes the replication and would never come back for them.
           .andThen(() => schema.applyDatabaseProperties())
           .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, rights, name)))
@@ -163,7 +170,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
    * with `install`, puts the extension into the destination database when
    * that is the path and it is not there yet.
    */
-  #rightsOf(job: DatabaseJob, options: { install: boolean }): ResultAsync<ReplicationRights, MigrationError> {
+  #rightsOf(job: DatabaseJob, options: { install: boolean; announced?: boolean }): ResultAsync<ReplicationRights, MigrationError> {
     return this.#step(job, 'Choosing the replication rights', async () => {
       const choice = await detectPaths(job.sourceDbname, job.source.sql, job.target.sql);
       if (!choice.ok) throw new RightsMissing(choice.missing, choice.fix);
@@ -174,7 +181,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
           job.emit({ type: 'schema', step: 'extension', dbname: job.dbname, detail: `${EXTRAS_EXTENSION} installed, to subscribe without superuser` });
         }
       }
-      job.emit({ type: 'replication:rights', dbname: job.dbname, source: choice.path.source, target: choice.path.target, detail: choice.detail });
+      if (!options.announced) job.emit({ type: 'replication:rights', dbname: job.dbname, source: choice.path.source, target: choice.path.target, detail: choice.detail });
       return rightsFor(choice.path);
     });
   }
@@ -197,7 +204,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
    * arrive, and proves every row arrived while the snapshot still stands;
    * releases the snapshot when that fails.
    */
-  #copyUnder(job: DatabaseJob, schema: DatabaseSchema, held: SlotSnapshot): ResultAsync<void, MigrationError> {
+  #copyUnder(job: DatabaseJob, schema: DatabaseSchema, held: SlotSnapshot, preData: ResultAsync<void, MigrationError>): ResultAsync<void, MigrationError> {
     // A reader that came after the snapshot's connection closed fails for that reason, whatever it says.
     const failIfLost = (error: MigrationError): ResultAsync<never, MigrationError> =>
       held.lost() ? this.#step(job, "Copying the data under the slot's snapshot", () => Promise.reject(held.lostError())) : errAsync(error);
@@ -209,7 +216,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
       }
     };
     // Statistics are left to autovacuum while the destination streams, and brought level by stop() (schema/statistics.ts).
-    return copyDataAndIndexes({ ...job, emit }, schema, { snapshot: held.snapshotId, analyze: false })
+    return copyDataAndIndexes({ ...job, emit }, schema, { snapshot: held.snapshotId, analyze: false, preData })
       .orElse(failIfLost)
       .andThen((copied) =>
         this.#step(job, 'Checking the copied rows', async () => {
