@@ -30,7 +30,10 @@
  */
 import type { Socket } from 'node:net';
 import { tagSide, type Side } from '../pg/connect.js';
-import { ASYNCHRONOUS, COMMAND_COMPLETE, COPY_DATA, COPY_DONE, COPY_DONE_MESSAGE, COPY_IN_RESPONSE, COPY_OUT_RESPONSE, ERROR_RESPONSE, HEADER, READY_FOR_QUERY, dataHeader, postgresError, queryMessage, tagCount } from './protocol.js';
+import {
+  ASYNCHRONOUS, COMMAND_COMPLETE, COPY_DONE, COPY_DONE_MESSAGE, COPY_IN_RESPONSE, COPY_OUT_RESPONSE, ERROR_RESPONSE, HEADER, READY_FOR_QUERY,
+  MessageReader, dataHeader, postgresError, queryMessage, tagCount, takeReads, type TakenReads,
+} from './protocol.js';
 
 /** One table of a bundle: its two statements, and the meter its rows are counted on as they pass. */
 export interface BundledTable {
@@ -39,8 +42,6 @@ export interface BundledTable {
   readonly meter: { rows: number; bytes: number };
 }
 
-
-type Emit = (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
 
 /**
  * Copies `tables` from the session on `source` to the one on `target`, one
@@ -52,6 +53,10 @@ type Emit = (this: Socket, event: string | symbol, ...args: unknown[]) => boolea
 export function relayBundle(source: Socket, target: Socket, tables: readonly BundledTable[], onData: () => void): Promise<number[]> {
   return new Promise<number[]>((resolve, reject) => {
     const restore: (() => void)[] = [];
+    // What a server sends after its ReadyForQuery is its session's usual reader's (postgres.js).
+    const handOver = (reads: TakenReads, rest: Buffer | null): void => {
+      if (rest !== null && rest.length > 0) reads.passOn(rest);
+    };
     const counts: number[] = [];
     let sourceReady = false;
     let targetReady = false;
@@ -95,7 +100,8 @@ export function relayBundle(source: Socket, target: Socket, tables: readonly Bun
       } else if (type === READY_FOR_QUERY) {
         targetReady = true;
         finishIfReady();
-      } else if (ASYNCHRONOUS.has(type)) targetPass(message);
+        return true;
+      } else if (ASYNCHRONOUS.has(type)) targetReads.passOn(Buffer.from(message));
       else fail(new Error(`Unexpected message '${String.fromCharCode(type)}' from the destination during a COPY FROM`), 'target');
     });
 
@@ -129,7 +135,8 @@ export function relayBundle(source: Socket, target: Socket, tables: readonly Bun
         } else if (type === READY_FOR_QUERY) {
           sourceReady = true;
           finishIfReady();
-        } else if (ASYNCHRONOUS.has(type)) sourcePass(message);
+          return true;
+        } else if (ASYNCHRONOUS.has(type)) sourceReads.passOn(Buffer.from(message));
         else fail(new Error(`Unexpected message '${String.fromCharCode(type)}' from the source during a COPY TO`), 'source');
       },
       // A row's bytes, or part of them: relayed as they are, gathered into one CopyData a read.
@@ -143,8 +150,9 @@ export function relayBundle(source: Socket, target: Socket, tables: readonly Bun
       },
     );
 
-    const sourcePass = hijack(source, restore, (read) => {
-      sourceMessages.feed(read);
+    const sourceReads = takeReads(source, (read) => {
+      const rest = sourceMessages.feed(read);
+      if (rest !== null) handOver(sourceReads, rest);
       if (settled) return;
       flushPayload();
       if (outBytes === 0) return;
@@ -159,7 +167,8 @@ export function relayBundle(source: Socket, target: Socket, tables: readonly Bun
         });
       }
     });
-    const targetPass = hijack(target, restore, (read) => targetMessages.feed(read));
+    const targetReads = takeReads(target, (read) => handOver(targetReads, targetMessages.feed(read)));
+    restore.push(sourceReads.restore, targetReads.restore);
     const onClose = (side: Side) => (): void =>
       fail(Object.assign(new Error('The connection closed before the copy ended'), { code: 'CONNECTION_CLOSED' }), side);
     const closedSource = onClose('source');
@@ -177,73 +186,4 @@ export function relayBundle(source: Socket, target: Socket, tables: readonly Bun
     target.write(queryMessage(tables.map((t) => t.write).join(';\n')));
     source.write(queryMessage(tables.map((t) => t.read).join(';\n')));
   });
-}
-
-/**
- * Takes a socket's `data` events until the relay settles; returns what hands
- * a message on to postgres.js, the socket's usual reader.
- */
-function hijack(socket: Socket, restore: (() => void)[], onRead: (read: Buffer) => void): (message: Buffer) => void {
-  const passOn = socket.emit as Emit;
-  socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'data') return passOn.call(this, event, ...args);
-    onRead(args[0] as Buffer);
-    return true;
-  } as Socket['emit'];
-  restore.push(() => {
-    socket.emit = passOn as Socket['emit'];
-  });
-  return (message) => {
-    passOn.call(socket, 'data', Buffer.from(message));
-  };
-}
-
-/**
- * Splits a byte stream into protocol messages across reads. A CopyData
- * message's payload goes to `onPayload` as it arrives, in parts if a read
- * cuts it, never copied; every other message is handed over whole.
- */
-class MessageReader {
-  #carry: Buffer | null = null;
-  /** Payload bytes of the CopyData under way not read yet. */
-  #payloadLeft = 0;
-  readonly #onMessage: (type: number, message: Buffer) => void;
-  readonly #onPayload: ((payload: Buffer, rowStart: boolean) => void) | undefined;
-
-  constructor(onMessage: (type: number, message: Buffer) => void, onPayload?: (payload: Buffer, rowStart: boolean) => void) {
-    this.#onMessage = onMessage;
-    this.#onPayload = onPayload;
-  }
-
-  feed(read: Buffer): void {
-    let buffer = read;
-    if (this.#carry) {
-      buffer = Buffer.concat([this.#carry, read]);
-      this.#carry = null;
-    }
-    let at = 0;
-    if (this.#payloadLeft > 0) {
-      const n = Math.min(this.#payloadLeft, buffer.length);
-      this.#onPayload?.(buffer.subarray(0, n), false);
-      this.#payloadLeft -= n;
-      at = n;
-    }
-    while (buffer.length - at >= HEADER) {
-      const type = buffer[at] as number;
-      const length = buffer.readUInt32BE(at + 1);
-      if (type === COPY_DATA && this.#onPayload) {
-        const start = at + HEADER;
-        const end = Math.min(buffer.length, at + 1 + length);
-        this.#onPayload(buffer.subarray(start, end), true);
-        this.#payloadLeft = at + 1 + length - end;
-        at = end;
-        continue;
-      }
-      const end = at + 1 + length;
-      if (end > buffer.length) break;
-      this.#onMessage(type, buffer.subarray(at, end));
-      at = end;
-    }
-    if (at < buffer.length) this.#carry = Buffer.from(buffer.subarray(at));
-  }
 }

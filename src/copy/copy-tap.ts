@@ -25,7 +25,7 @@ import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import {
   ASYNCHRONOUS, COMMAND_COMPLETE, COPY_DATA, COPY_DONE, COPY_DONE_MESSAGE, COPY_IN_RESPONSE, COPY_OUT_RESPONSE, ERROR_RESPONSE, HEADER, READY_FOR_QUERY,
-  copyFailMessage, dataHeader, postgresError, queryMessage, tagCount,
+  MessageReader, copyFailMessage, dataHeader, postgresError, queryMessage, tagCount, takeReads, type TakenReads,
 } from './protocol.js';
 
 /** What the tap has read so far: `CopyData` messages (one a row) and their payload bytes. */
@@ -38,8 +38,6 @@ export interface TapMeter {
 /** Rows queued past this make the tap pause the source's socket until they are read. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 
-type Emit = (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
-
 /**
  * Takes the rows of the next COPY TO on `socket`: call it before the COPY is
  * sent, on a session with nothing else under way. The returned readable gives
@@ -48,7 +46,6 @@ type Emit = (this: Socket, event: string | symbol, ...args: unknown[]) => boolea
  * and never ends, so a partial copy can't be taken for a whole one.
  */
 export function tapCopyOut(socket: Socket, outcome: Promise<unknown>, meter: TapMeter): Readable {
-  const passOn = socket.emit as Emit;
   let paused = false;
   const rows = new Readable({
     highWaterMark: HIGH_WATER_BYTES,
@@ -60,9 +57,7 @@ export function tapCopyOut(socket: Socket, outcome: Promise<unknown>, meter: Tap
     },
   });
   const parser = new CopyOutParser(
-    (bytes) => {
-      passOn.call(socket, 'data', bytes);
-    },
+    (bytes) => reads.passOn(bytes),
     (chunk) => {
       meter.bytes += chunk.length;
       // Paused again on every refusal: postgres.js's own readable resumes the socket when it is read.
@@ -74,7 +69,7 @@ export function tapCopyOut(socket: Socket, outcome: Promise<unknown>, meter: Tap
     () => meter.rows++,
   );
   const finish = (ended: boolean): void => {
-    socket.emit = passOn as Socket['emit'];
+    reads.restore();
     socket.off('close', onClose);
     socket.off('finish', onFinish);
     if (paused) {
@@ -101,13 +96,11 @@ export function tapCopyOut(socket: Socket, outcome: Promise<unknown>, meter: Tap
   };
   socket.on('close', onClose);
   socket.on('finish', onFinish);
-  socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'data') return passOn.call(this, event, ...args);
-    parser.feed(args[0] as Buffer);
+  const reads = takeReads(socket, (read) => {
+    parser.feed(read);
     if (parser.state === 'done') finish(true);
     else if (parser.state === 'failed') finish(false);
-    return true;
-  } as Socket['emit'];
+  });
   return rows;
 }
 
@@ -241,14 +234,13 @@ export interface PipelinedCopy {
  * (`CopyFail`), so nothing of it is committed.
  */
 export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCopy {
-  const passOn = socket.emit as Emit;
+  let reads: TakenReads | undefined;
   let sent = false;
   /** CopyDone is on the wire: the server decides now, and a CopyFail could change nothing. */
   let ended = false;
   let settled = false;
   let count = 0;
   let serverError: Error | undefined;
-  let carry: Buffer | null = null;
   let waiting: (() => void) | null = null;
   let resolveDone!: (count: number) => void;
   let rejectDone!: (error: unknown) => void;
@@ -268,7 +260,7 @@ export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCop
   const settle = (error?: unknown): void => {
     if (settled) return;
     settled = true;
-    socket.emit = passOn as Socket['emit'];
+    reads?.restore();
     socket.off('close', onClose);
     socket.off('drain', onDrain);
     if (error === undefined) {
@@ -279,35 +271,27 @@ export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCop
     onDrain();
     if (!stream.destroyed) stream.destroy(error as Error);
   };
-  const onData = (read: Buffer): void => {
-    const buffer = carry ? Buffer.concat([carry, read]) : read;
-    carry = null;
-    let at = 0;
-    while (buffer.length - at >= HEADER) {
-      const type = buffer[at] as number;
-      const end = at + 1 + buffer.readUInt32BE(at + 1);
-      if (end > buffer.length) break;
-      const message = buffer.subarray(at, end);
-      at = end;
-      if (type === COPY_IN_RESPONSE) continue;
-      if (type === COMMAND_COMPLETE) {
-        count = tagCount(message);
-      } else if (type === ERROR_RESPONSE) {
-        serverError ??= postgresError(message);
-      } else if (type === READY_FOR_QUERY) {
-        settle(serverError);
-        // Nothing else is under way on the session: anything after it is postgres.js's.
-        if (at < buffer.length) passOn.call(socket, 'data', buffer.subarray(at));
-        return;
-      } else if (ASYNCHRONOUS.has(type)) {
-        passOn.call(socket, 'data', Buffer.from(message));
-      } else {
-        settle(new Error(`Unexpected message '${String.fromCharCode(type)}' from the server during a COPY FROM`));
-        socket.destroy();
-        return;
-      }
+  const messages = new MessageReader((type, message) => {
+    if (type === COPY_IN_RESPONSE) return;
+    if (type === COMMAND_COMPLETE) {
+      count = tagCount(message);
+    } else if (type === ERROR_RESPONSE) {
+      serverError ??= postgresError(message);
+    } else if (type === READY_FOR_QUERY) {
+      settle(serverError);
+      return true;
+    } else if (ASYNCHRONOUS.has(type)) {
+      reads?.passOn(Buffer.from(message));
+    } else {
+      settle(new Error(`Unexpected message '${String.fromCharCode(type)}' from the server during a COPY FROM`));
+      socket.destroy();
+      return true;
     }
-    if (at < buffer.length) carry = Buffer.from(buffer.subarray(at));
+  });
+  const onData = (read: Buffer): void => {
+    const rest = messages.feed(read);
+    // Nothing else is under way on the session: anything after ReadyForQuery is postgres.js's.
+    if (rest !== null && rest.length > 0 && !socket.destroyed) reads?.passOn(rest);
   };
 
   // Writes wait in the socket until the event loop turns, so that the statement, a small table's
@@ -330,11 +314,7 @@ export function pipelinedCopyIn(socket: Socket, statement: string): PipelinedCop
       onClose();
       return false;
     }
-    socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
-      if (event !== 'data') return passOn.call(this, event, ...args);
-      onData(args[0] as Buffer);
-      return true;
-    } as Socket['emit'];
+    reads = takeReads(socket, onData);
     socket.on('close', onClose);
     socket.on('drain', onDrain);
     cork();

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Socket } from 'node:net';
 import postgres from 'postgres';
 
 /** Message types, by their protocol letter. */
@@ -78,4 +79,95 @@ function header(type: number, bodyBytes: number): Buffer {
   bytes[0] = type;
   bytes.writeUInt32BE(bodyBytes + 4, 1);
   return bytes;
+}
+
+/**
+ * Splits a server's byte stream into messages across reads. A CopyData
+ * message's payload goes to `onPayload` as it arrives, in parts if a read
+ * cuts it, never copied (when `onPayload` is given); every other message is
+ * handed to `onMessage` whole. `onMessage` returning true stops the reading:
+ * what follows in that read, and every later read, is returned by `feed`
+ * untouched, for the session's usual reader.
+ */
+export class MessageReader {
+  #carry: Buffer | null = null;
+  /** Payload bytes of the CopyData under way not read yet. */
+  #payloadLeft = 0;
+  #stopped = false;
+  readonly #onMessage: (type: number, message: Buffer) => boolean | void;
+  readonly #onPayload: ((payload: Buffer, rowStart: boolean) => void) | undefined;
+
+  constructor(onMessage: (type: number, message: Buffer) => boolean | void, onPayload?: (payload: Buffer, rowStart: boolean) => void) {
+    this.#onMessage = onMessage;
+    this.#onPayload = onPayload;
+  }
+
+  /** Reads `read`; returns what follows a stop (possibly empty), or null while reading goes on. */
+  feed(read: Buffer): Buffer | null {
+    if (this.#stopped) return read;
+    let buffer = read;
+    if (this.#carry) {
+      buffer = Buffer.concat([this.#carry, read]);
+      this.#carry = null;
+    }
+    let at = 0;
+    if (this.#payloadLeft > 0) {
+      const n = Math.min(this.#payloadLeft, buffer.length);
+      this.#onPayload?.(buffer.subarray(0, n), false);
+      this.#payloadLeft -= n;
+      at = n;
+    }
+    while (buffer.length - at >= HEADER) {
+      const type = buffer[at] as number;
+      const length = buffer.readUInt32BE(at + 1);
+      if (type === COPY_DATA && this.#onPayload) {
+        const end = Math.min(buffer.length, at + 1 + length);
+        this.#onPayload(buffer.subarray(at + HEADER, end), true);
+        this.#payloadLeft = at + 1 + length - end;
+        at = end;
+        continue;
+      }
+      const end = at + 1 + length;
+      if (end > buffer.length) break;
+      const stop = this.#onMessage(type, buffer.subarray(at, end));
+      at = end;
+      if (stop === true) {
+        this.#stopped = true;
+        return buffer.subarray(at);
+      }
+    }
+    if (at < buffer.length) this.#carry = Buffer.from(buffer.subarray(at));
+    return null;
+  }
+}
+
+type Emit = (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+
+/** A socket whose reads the library takes from its usual reader (postgres.js) for a while. */
+export interface TakenReads {
+  /** Hands bytes to the usual reader, as if the socket had read them. */
+  passOn(bytes: Buffer): void;
+  /** Gives the reads back. */
+  restore(): void;
+}
+
+/**
+ * Takes `socket`'s `data` events, each to `onRead`, until `restore`; every
+ * other event goes to the socket's listeners as always.
+ */
+export function takeReads(socket: Socket, onRead: (read: Buffer) => void): TakenReads {
+  const passOn = socket.emit as Emit;
+  socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'data') return passOn.call(this, event, ...args);
+    onRead(args[0] as Buffer);
+    return true;
+  } as Socket['emit'];
+  return {
+    passOn: (bytes) => {
+      passOn.call(socket, 'data', bytes);
+    },
+    restore: () => {
+      socket.emit = passOn as Socket['emit'];
+    },
+  };
 }
