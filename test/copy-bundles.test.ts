@@ -66,7 +66,7 @@ describe('small tables copied several to a query', () => {
     await Promise.all([source?.stop(), target?.stop()]);
   });
 
-  it('copies every row byte for byte, in binary and text, empty and hollow tables and rows longer than a socket read among them, each table counted in its own event and in the rows read', async () => {
+  it('copies every row byte for byte, in binary and text, empty and hollow tables, names with semicolons and quotes, and rows longer than a socket read among them, each table counted in its own event and in the rows read', async () => {
     const plain = Array.from({ length: 40 }, (_, i) => `create table p${i} (id int primary key, note text, at timestamptz);`).join('\n');
     await database(
       'bundled',
@@ -76,14 +76,16 @@ describe('small tables copied several to a query', () => {
        alter table hollow drop column gone;
        create table refs (id int primary key, kind regtype, tags text[]);
        create table long_rows (id int primary key, body text);
-       create table noted (id int primary key);`,
+       create table noted (id int primary key);
+       create table "odd; name" ("quote""d;--" text, "$1" int);`,
       `do $$ begin for i in 0..39 loop
          execute format('insert into p%s select g, md5(g::text) || E''\\t\\\\n'', now() - g * interval ''1 hour'' from generate_series(1, %s) g', i, 1 + i * 5);
        end loop; end $$;
        insert into hollow select from generate_series(1, 7);
        insert into refs values (1, 'int4', '{a,"b c"}'), (2, 'text[]', null);
        insert into long_rows select g, repeat(md5(g::text), 12000) from generate_series(1, 4) g;
-       insert into noted select generate_series(1, 30);`,
+       insert into noted select generate_series(1, 30);
+       insert into "odd; name" select 'v;' || g || E'\\.\n', g from generate_series(1, 9) g;`,
       `create function note_it() returns trigger language plpgsql as $$ begin raise notice 'row %', new.id; return new; end $$;
        create trigger note_it before insert on noted for each row execute function note_it();`,
     );
@@ -93,14 +95,14 @@ describe('small tables copied several to a query', () => {
     const [hollow] = await target.sql('bundled')<{ n: number; total: number }[]>`select count(*)::int as n, min(total) as total from hollow`;
     expect(hollow).toEqual({ n: 7, total: 42 });
     const copied = events.flatMap((e) => (e.type === 'table:copied' ? [[e.table, e.rows] as const] : []));
-    expect(copied).toHaveLength(45);
-    const counts = { p0: 1, p39: 196, empty: 0, hollow: 7, refs: 2, long_rows: 4, noted: 30 };
+    expect(copied).toHaveLength(46);
+    const counts = { p0: 1, p39: 196, empty: 0, hollow: 7, refs: 2, long_rows: 4, noted: 30, 'odd; name': 9 };
     expect(Object.fromEntries(copied)).toMatchObject(counts);
     // Counted off the wire, whatever the format (binary COPY's trailer is a message of its own), and the path.
     expect(Object.fromEntries(result._unsafeUnwrap().read.map((r) => [r.info.name, r.rows]))).toMatchObject(counts);
     expect(bundledStatements(source, 'to stdout').length).toBeGreaterThan(0);
     expect(bundledStatements(target, 'from stdin').length).toBeGreaterThan(0);
-    expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 45 });
+    expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 46 });
   });
 
   it('commits none of a bundle one of whose tables the destination refuses half-way, and names the refusal', async () => {
