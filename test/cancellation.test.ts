@@ -159,19 +159,30 @@ describe('cancelling a migration through its AbortSignal', () => {
     }
   });
 
-  it('answers a preflight stuck behind a lock on a source table with cancelled as soon as its signal fires', async () => {
+  /** Runs `use` while a session of the source's "orders" holds `table` in ACCESS EXCLUSIVE mode. */
+  async function whileLocked(table: string, use: () => Promise<void>): Promise<void> {
     const holder = await source.sql('orders').reserve();
     try {
       await holder`begin`;
       // A lock the test cannot get within seconds is news about what an earlier test left: say who holds it.
       await holder`set local lock_timeout = '20s'`;
-      await holder`lock table line in access exclusive mode`.catch(async (error: unknown) => {
+      await holder`lock table ${holder(table)} in access exclusive mode`.catch(async (error: unknown) => {
         const holders = await source.sql('orders')`
           select a.pid, a.application_name, a.state, a.backend_type, left(a.query, 120) as query, l.mode
           from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          where l.relation = 'line'::regclass and l.granted`;
+          where l.relation = ${table}::regclass and l.granted`;
         throw new Error(`${String(error)}; the table is held by ${JSON.stringify(holders)}`);
       });
+      await use();
+      await holder`rollback`;
+    } finally {
+      holder.release();
+    }
+  }
+
+  it('answers a preflight stuck behind a lock on the source\'s catalog with cancelled as soon as its signal fires', async () => {
+    // Preflight counts the large objects; a session holding their catalog keeps it waiting.
+    await whileLocked('pg_largeobject_metadata', async () => {
       const migrator = new Migrator(options('dump'));
       const controller = new AbortController();
       const pending = migrator.preflight({ signal: controller.signal });
@@ -181,11 +192,17 @@ describe('cancelling a migration through its AbortSignal', () => {
       const result = await within(5_000, 'the cancelled preflight()', pending);
       expect(result.isErr() && result.error.kind).toBe('cancelled');
       expect(Date.now() - abortedAt).toBeLessThan(1_000);
-      await holder`rollback`;
       await migrator.close();
-    } finally {
-      holder.release();
-    }
+    });
+  });
+
+  it('reads only the catalog in preflight: a table another session holds locked does not hold it up', async () => {
+    await whileLocked('line', async () => {
+      const migrator = new Migrator(options('dump'));
+      const result = await within(5_000, 'preflight() beside a locked table', migrator.preflight());
+      expect(result.isOk(), JSON.stringify(result)).toBe(true);
+      await migrator.close();
+    });
   });
 
   it('answers a call whose signal already fired with cancelled, doing nothing', async () => {

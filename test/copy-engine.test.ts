@@ -10,7 +10,7 @@ import { openConnection, type Connection } from '../src/pg/connect.js';
 import { createPool } from '../src/pg/pool.js';
 import { tappableSocket } from '../src/pg/session-sockets.js';
 import { readTableLayouts, readTargetTables } from '../src/pg/queries/table-pages.js';
-import { listTables } from '../src/pg/queries/tables.js';
+import { listSizedTables } from '../src/pg/queries/tables.js';
 import { planCopy } from '../src/copy/copy-plan.js';
 import { Budget } from '../src/util/budget.js';
 import { Redactor } from '../src/redact.js';
@@ -439,7 +439,7 @@ describe('the copy engine', () => {
     expect(result.isOk(), JSON.stringify(result)).toBe(true);
     expect(await fingerprint(target.sql('formats'))).toEqual(await fingerprint(source.sql('formats')));
     // The plan the copy made, from both clusters' catalogs.
-    const [tables, layouts, targetTypes] = await Promise.all([listTables(source.sql('formats')), readTableLayouts(source.sql('formats')), readTargetTables(target.sql('formats'))]);
+    const [tables, layouts, targetTypes] = await Promise.all([listSizedTables(source.sql('formats')), readTableLayouts(source.sql('formats')), readTargetTables(target.sql('formats'))]);
     const plan = planCopy(tables, layouts, { binary: true, canSplit: true, splitBytes: 1e12, rangeBytes: 1e12, freeze: false }, targetTypes);
     expect(Object.fromEntries(plan.map((item) => [item.table.info.name, item.table.format]))).toEqual({ plain: 'binary', moods: 'text', pairs: 'text', widened: 'text', grants: 'text' });
   });

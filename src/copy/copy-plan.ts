@@ -8,7 +8,7 @@
  */
 import { qualified, quoteIdent, quoteLiteral } from '../pg/identifiers.js';
 import { layoutKey, type TableLayout, type TargetTable } from '../pg/queries/table-pages.js';
-import type { TableInfo } from '../pg/queries/tables.js';
+import type { SizedTable } from '../pg/queries/tables.js';
 
 export type CopyFormat = 'text' | 'binary';
 
@@ -37,7 +37,7 @@ export interface PlanOptions {
 }
 
 export interface PlannedTable {
-  readonly info: TableInfo;
+  readonly info: SizedTable;
   readonly format: CopyFormat;
   /** How many pieces of work the table is; it is copied when all of them committed. */
   readonly pieces: number;
@@ -80,7 +80,7 @@ const BLOCK_BYTES = 8192;
 export const FREEZE_BYTES = 1024 * 1024;
 
 export function planCopy(
-  tables: readonly TableInfo[],
+  tables: readonly SizedTable[],
   layouts: ReadonlyMap<string, TableLayout>,
   options: PlanOptions,
   targetTables: ReadonlyMap<string, TargetTable> = new Map(),

@@ -14,7 +14,7 @@
 import type { CopyProgressEvent, CopyTableProgress, Emit } from '../events.js';
 import type { CopyItem, PlannedTable } from './copy-plan.js';
 import type { CopyMeter } from './copy-streams.js';
-import type { TableInfo } from '../pg/queries/tables.js';
+import type { SizedTable } from '../pg/queries/tables.js';
 
 /** At most this often a `copy:progress` event while data streams. */
 const INTERVAL_MS = 250;
@@ -114,7 +114,7 @@ export class CopyProgress {
   }
 
   /** Every table, with the rows its finished pieces read. */
-  rowsRead(): { info: TableInfo; rows: number }[] {
+  rowsRead(): { info: SizedTable; rows: number }[] {
     return [...this.#tables.values()].map((state) => ({ info: state.table.info, rows: state.read }));
   }
 
