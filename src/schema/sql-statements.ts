@@ -5,61 +5,78 @@
  */
 export function splitStatements(script: string): string[] {
   const statements: string[] = [];
-  let current = '';
-  let i = 0;
-  const flush = (): void => {
-    const text = current.trim();
-    if (text !== '') statements.push(text);
-    current = '';
+  // The statement so far: `parts`, then the script's text from `run` on. Copied in pieces, not a
+  // character at a time: a 2,000-table pre-data script (440 kB) took 50 ms that way.
+  let parts: string[] = [];
+  let run = 0;
+  let blank = true;
+  const take = (end: number): void => {
+    if (end > run) parts.push(script.slice(run, end));
   };
+  const flush = (): void => {
+    const text = parts.join('').trim();
+    if (text !== '') statements.push(text);
+    parts = [];
+    blank = true;
+  };
+  const lastChar = (at: number): string => (at > run ? (script[at - 1] as string) : (parts.at(-1)?.at(-1) ?? ''));
+  const dollarQuote = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
+  let i = 0;
   while (i < script.length) {
     const ch = script[i] as string;
-    const rest = script.slice(i);
-    if (current.trim() === '' && ch === '\\') {
+    if (blank && ch === '\\') {
       // A psql meta-command runs to the end of its line.
       const end = script.indexOf('\n', i);
       i = end === -1 ? script.length : end + 1;
-      current = '';
+      parts = [];
+      run = i;
       continue;
     }
-    if (rest.startsWith('--')) {
-      const end = script.indexOf('\n', i);
-      i = end === -1 ? script.length : end + 1;
-      current += '\n';
-      continue;
-    }
-    if (rest.startsWith('/*')) {
-      const end = script.indexOf('*/', i + 2);
-      i = end === -1 ? script.length : end + 2;
-      current += ' ';
+    if ((ch === '-' && script[i + 1] === '-') || (ch === '/' && script[i + 1] === '*')) {
+      take(i);
+      const line = ch === '-';
+      const end = script.indexOf(line ? '\n' : '*/', i + 2);
+      i = end === -1 ? script.length : end + (line ? 1 : 2);
+      parts.push(line ? '\n' : ' ');
+      run = i;
       continue;
     }
     if (ch === "'" || ch === '"') {
-      const end = closingQuote(script, i, ch);
-      current += script.slice(i, end);
-      i = end;
+      i = closingQuote(script, i, ch);
+      blank = false;
       continue;
     }
-    const dollar = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(rest);
-    if (dollar && !/[A-Za-z0-9_]$/.test(current)) {
-      const tag = dollar[0];
-      const end = script.indexOf(tag, i + tag.length);
-      const stop = end === -1 ? script.length : end + tag.length;
-      current += script.slice(i, stop);
-      i = stop;
-      continue;
+    if (ch === '$') {
+      dollarQuote.lastIndex = i;
+      const dollar = dollarQuote.exec(script);
+      if (dollar && !/[A-Za-z0-9_]/.test(lastChar(i))) {
+        const tag = dollar[0];
+        const end = script.indexOf(tag, i + tag.length);
+        i = end === -1 ? script.length : end + tag.length;
+        blank = false;
+        continue;
+      }
     }
     if (ch === ';') {
-      current += ';';
+      take(i + 1);
       flush();
       i += 1;
+      run = i;
       continue;
     }
-    current += ch;
+    if (blank && !isSpace(ch)) blank = false;
     i += 1;
   }
+  take(script.length);
   flush();
   return statements;
+}
+
+/** What `String.prototype.trim` takes for whitespace. */
+function isSpace(ch: string): boolean {
+  const code = ch.charCodeAt(0);
+  if (code === 0x20 || (code >= 0x09 && code <= 0x0d)) return true;
+  return code > 0x7f && ch.trim() === '';
 }
 
 /** Index just past the quote that closes the one at `start` (doubled quotes are escapes; in `E'…'`, backslashes too). */
