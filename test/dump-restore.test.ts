@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, toServiceResponse } from '../src/index.js';
 import { startClusters, type Cluster, type Major } from './support/cluster.js';
@@ -5,6 +7,9 @@ import { fingerprint } from './support/compare.js';
 import { recordEvents } from './support/events.js';
 import { seed } from './support/fixtures.js';
 import { schemaOf } from './support/schema.js';
+
+/** This process's schema dumps under way. */
+const schemaDumpDirs = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`dlh-migrate-schema-${process.pid}-`));
 
 describe.each<{ from: Major; to: Major }>([
   { from: 15, to: 15 },
@@ -29,6 +34,11 @@ describe.each<{ from: Major; to: Major }>([
 
   it('copies every table, sequence and large object exactly', async () => {
     const events = recordEvents(migrator);
+    // The databases that start first have their schemas dumped while the roles are copied.
+    let dumpsAtRoles: string[] | undefined;
+    migrator.on('schema', (event) => {
+      if (event.step === 'roles') dumpsAtRoles = schemaDumpDirs();
+    });
     const result = await migrator.migrate();
     expect(result.isOk(), JSON.stringify(result)).toBe(true);
     expect(toServiceResponse(result._unsafeUnwrap())).toEqual({
@@ -54,6 +64,8 @@ describe.each<{ from: Major; to: Major }>([
     const starts = events.flatMap((e, i) => (e.type === 'database:start' ? [i] : []));
     expect(starts).toHaveLength(2);
     expect(Math.max(...starts)).toBeLessThan(firstDone);
+    expect(dumpsAtRoles?.length).toBeGreaterThan(0);
+    expect(schemaDumpDirs()).toEqual([]);
   });
 
   it('restores the post-data schema after the data: indexes, foreign keys, triggers, views', async () => {

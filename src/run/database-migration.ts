@@ -7,9 +7,6 @@
  *
  * @module
  */
-import { sourceTables, tablesLeftOutOfDump } from '../selection/unselected-tables.js';
-import type { TableFilter } from '../selection/table-filter.js';
-import type { DumpExclusions } from '../schema/schema-dump.js';
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { describeError, migrationError, type MigrationError } from '../errors.js';
 import { query, type Connection } from '../pg/connect.js';
@@ -22,6 +19,7 @@ import { recordRefusal, recordStart, recordState, type DatabaseRecord, type Sour
 import type { DatabaseMethod, DatabaseState } from '../status.js';
 import type { DatabaseJob, MigrationStrategy, Reached } from '../strategies/strategy.js';
 import { withJob, type RunContext } from './context.js';
+import type { SchemaDumps } from './schema-dumps.js';
 
 export interface DatabaseMigrationContext extends RunContext {
   /** The destination's cluster connection, where databases are created and state is kept. */
@@ -29,6 +27,8 @@ export interface DatabaseMigrationContext extends RunContext {
   readonly schemaSync: SchemaSync;
   /** Restore without owners and grants: some owning roles are missing on the destination. */
   readonly noOwner: boolean;
+  /** The schema dumps the run started ahead of their databases. */
+  readonly dumps: SchemaDumps;
 }
 
 export interface DatabaseWork {
@@ -229,19 +229,19 @@ function discardEarlierReplication(
 
 /** A new attempt: schema, data, post-data and the source database's own properties, all by the strategy. */
 function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strategy: MigrationStrategy): ResultAsync<Reached, MigrationError> {
-  const exclusions = job.tables
-    ? query(job.source, context.redactor, 'schema', `Listing the tables "${job.sourceDbname}" leaves out`, async (sql) => tablesLeftOutOfDump(await sourceTables(sql), job.tables as TableFilter)).map(
-        (tables) => ({ tables, schemas: context.options.excludeSchemas }),
-      )
-    : okAsync<DumpExclusions | undefined, MigrationError>(undefined);
-  return exclusions.andThen((excluded) => withDatabaseSchema(context.schemaSync, { source: job.sourceDbname, target: job.dbname }, context.noOwner, (schema) =>
-    strategy.migrate(job, { kind: 'fresh', schema }).orElse((error) =>
-      // No publication, subscription or slot may outlive a failed attempt.
-      strategy
-        .stop(job)
-        .orElse(() => okAsync(undefined))
-        .andThen(() => errAsync(error)),
-    ),
-    excluded,
-  ));
+  const names = { source: job.sourceDbname, target: job.dbname };
+  return withDatabaseSchema(
+    context.schemaSync,
+    names,
+    context.noOwner,
+    (schema) =>
+      strategy.migrate(job, { kind: 'fresh', schema }).orElse((error) =>
+        // No publication, subscription or slot may outlive a failed attempt.
+        strategy
+          .stop(job)
+          .orElse(() => okAsync(undefined))
+          .andThen(() => errAsync(error)),
+      ),
+    context.dumps.take(names),
+  );
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { err, ok, safeTry, type ResultAsync } from 'neverthrow';
+import { err, ok, ResultAsync, safeTry, type Result } from 'neverthrow';
 import { migrationError, type MigrationError } from '../errors.js';
 import type { Connection } from '../pg/connect.js';
 import type { PreflightFacts } from '../preflight/facts.js';
@@ -20,9 +20,11 @@ import { forEachLimited } from '../util/for-each-limited.js';
 import type { RunContext } from './context.js';
 import { migrateDatabase, refuseDatabase, type DatabaseWork } from './database-migration.js';
 import { preflightFor, type Preflighted } from './preflight-run.js';
+import { SchemaDumps } from './schema-dumps.js';
 
 export function runMigration(context: RunContext, target: Connection, prepared?: Preflighted): ResultAsync<void, MigrationError> {
-  return safeTry(async function* () {
+  let dumps: SchemaDumps | undefined;
+  const run = safeTry(async function* () {
     // A process that died mid-run could not remove its temporary files (its schema dump, its passfile).
     await sweepStaleTempDirs();
     const { report, facts } = yield* preflightFor(context, prepared);
@@ -57,13 +59,18 @@ export function runMigration(context: RunContext, target: Connection, prepared?:
       signal: context.signal,
       majors: { source: facts.source.settings.major, target: facts.target.settings.major },
     });
+    dumps = new SchemaDumps(context, schemaSync);
+    // The databases that start first dump their schemas while roles are copied and their databases created.
+    for (const item of pending.slice(0, context.options.jobs)) {
+      if (item.decision.action !== 'resume') dumps.start({ source: item.info.name, target: item.target });
+    }
     const roles = yield* schemaSync.copyRoles(source, target, {
       sourceSuperuser: facts.source.rights.superuser,
       targetSuperuser: facts.target.rights.superuser,
       excludeRoles: context.options.excludeRoles,
     });
     if (context.signal?.aborted) return err(cancelledError('migrate()'));
-    const databaseContext = { ...context, targetCluster: target, schemaSync, noOwner: roles.missing.length > 0 || roles.unreachable.length > 0 };
+    const databaseContext = { ...context, targetCluster: target, schemaSync, dumps, noOwner: roles.missing.length > 0 || roles.unreachable.length > 0 };
     // Databases move side by side; their table copies share the run's `jobs` slots.
     let lost: MigrationError | undefined;
     await forEachLimited(pending, context.options.jobs, async (item) => {
@@ -74,6 +81,13 @@ export function runMigration(context: RunContext, target: Connection, prepared?:
     if (context.signal?.aborted) return err(cancelledError('migrate()'));
     return lost ? err(lost) : ok(undefined);
   });
+  // However the run ends, no dump it started stays behind.
+  const settled = async (): Promise<Result<void, MigrationError>> => {
+    const outcome = await run;
+    await dumps?.disposeUntaken();
+    return outcome;
+  };
+  return new ResultAsync(settled());
 }
 
 /** Each planned database with what the run needs to migrate it. */

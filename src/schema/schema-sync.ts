@@ -234,12 +234,26 @@ export class SchemaSync {
     });
   }
 
-  /** Dumps one database's schema (`sourceDbname` on the source), ready to restore in sections into `dbname`. */
-  openDatabase(dbname: string, noOwner: boolean, sourceDbname: string = dbname, exclusions?: DumpExclusions): ResultAsync<DatabaseSchema, MigrationError> {
-    const { tools, source, target, redactor, emit, jobs } = this.#context;
-    const sourceTool = { config: source, side: 'source' as const, database: sourceDbname, signal: this.#context.signal };
+  /** Dumps the schema of `sourceDbname` on the source, leaving out what `exclusions` name. */
+  dumpDatabase(sourceDbname: string, exclusions?: DumpExclusions): ResultAsync<SchemaDump, MigrationError> {
+    const { tools, source, redactor } = this.#context;
+    return dumpSchema(tools, { config: source, side: 'source', database: sourceDbname, signal: this.#context.signal }, redactor, exclusions);
+  }
+
+  /**
+   * One database's schema, ready to restore in sections into `dbname`: from
+   * `dumped`, a dump of `sourceDbname` already under way, or else from one
+   * taken now.
+   */
+  openDatabase(
+    dbname: string,
+    noOwner: boolean,
+    sourceDbname: string = dbname,
+    dumped: ResultAsync<SchemaDump, MigrationError> = this.dumpDatabase(sourceDbname),
+  ): ResultAsync<DatabaseSchema, MigrationError> {
+    const { tools, target, redactor, emit, jobs } = this.#context;
     const targetTool = { config: target, side: 'target' as const, database: dbname, signal: this.#context.signal };
-    return dumpSchema(tools, sourceTool, redactor, exclusions).map((dump: SchemaDump): DatabaseSchema => {
+    return dumped.map((dump: SchemaDump): DatabaseSchema => {
       let plan: ResultAsync<PostDataPlan, MigrationError> | undefined;
       const planned = (): ResultAsync<PostDataPlan, MigrationError> => {
         // A failed plan is not kept: asking again reads the dump again.
@@ -308,9 +322,9 @@ export function withDatabaseSchema<T>(
   names: { readonly source: string; readonly target: string },
   noOwner: boolean,
   use: (schema: DatabaseSchema) => ResultAsync<T, MigrationError>,
-  exclusions?: DumpExclusions,
+  dumped?: ResultAsync<SchemaDump, MigrationError>,
 ): ResultAsync<T, MigrationError> {
-  return schemaSync.openDatabase(names.target, noOwner, names.source, exclusions).andThen((schema) =>
+  return schemaSync.openDatabase(names.target, noOwner, names.source, dumped).andThen((schema) =>
     use(schema)
       .andThen((value) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => okAsync(value)))
       .orElse((error) => ResultAsync.fromSafePromise(schema.dispose()).andThen(() => errAsync(error))),
