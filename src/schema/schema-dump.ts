@@ -113,9 +113,16 @@ export function restoreSection(
  */
 function restoreAtOnce(reading: Promise<string>, target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
   if (target.signal?.aborted) return errAsync(cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database }));
-  const script = ResultAsync.fromPromise(reading, () => null);
+  // The session opens while pg_restore writes the script.
+  const connecting = openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true }).orElse((error) =>
+    // Settled before returning, so that no tool outlives the call.
+    ResultAsync.fromSafePromise(reading.catch(() => undefined)).andThen(() => errAsync(error)),
+  );
+  const script = ResultAsync.fromPromise(reading, () => null).orElse((error) =>
+    connecting.andThen((connection) => ResultAsync.fromSafePromise(closeConnection(connection))).andThen(() => errAsync(error)),
+  );
   return script.andThen((text) =>
-    openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true }).andThen((connection) => {
+    connecting.andThen((connection) => {
       const close = (): void => void closeConnection(connection);
       target.signal?.addEventListener('abort', close, { once: true });
       return ResultAsync.fromPromise(connection.sql.unsafe(splitStatements(text).join('\n')).simple(), (error) => {
