@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayBundle } from '../src/copy/bundle-relay.js';
+import { ReadAhead } from '../src/copy/read-ahead.js';
 import { copyDatabase, type CopyRequest } from '../src/copy/copy-engine.js';
 import type { MigrationEvent } from '../src/events.js';
 import { normalizeConnection } from '../src/options.js';
@@ -222,6 +223,103 @@ describe('small tables copied several to a query', () => {
       reader.release();
       writer.release();
       await Promise.all([reading.end({ timeout: 1 }), writing.end({ timeout: 1 })]);
+    }
+  });
+
+  /** When the source's log shows each statement that holds more than one COPY TO (log lines start with their time). */
+  const bundledReadTimes = (): number[] => bundledStatements(source, 'to stdout').map((entry) => Date.parse(entry.slice(0, 23).replace(' ', 'T') + 'Z'));
+
+  it('reads bundles of small tables off the source while the destination\'s tables are being made, and writes them byte for byte once they are', async () => {
+    const tables = Array.from({ length: 30 }, (_, i) => `r${i}`);
+    const schema = `${tables.map((t) => `create table ${t} (id int primary key, note text, at timestamptz);`).join('\n')}
+       create table "odd; name" ("quote""d;--" text, "$1" int);`;
+    await Promise.all([source.exec('create database ahead'), target.exec('create database ahead')]);
+    await source.exec(
+      `${schema}
+       ${tables.map((t, i) => `insert into ${t} select g, repeat('x', g % 7) || E'\\t;', now() - g * interval '1 hour' from generate_series(1, ${10 * i}) g;`).join('\n')}
+       insert into "odd; name" values ('a;b', 1), (null, 2);`,
+      'ahead',
+    );
+    const before = bundledReadTimes().length;
+    // The destination's tables come a while after the copy starts, as a pre-data restore's do.
+    let madeAt = 0;
+    const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 1_500)).then(async () => {
+      madeAt = Date.now();
+      await target.exec(schema, 'ahead');
+    });
+    const { result, events } = await copy('ahead', { targetReady, jobs: 2 });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('ahead'))).toEqual(await fingerprint(source.sql('ahead')));
+    const reads = bundledReadTimes().slice(before);
+    expect(reads.length).toBeGreaterThan(0);
+    // Every bundle was read before the destination had a table to put it in, and none read again.
+    for (const at of reads) expect(at).toBeLessThan(madeAt);
+    const counted = Object.fromEntries(result._unsafeUnwrap().read.map((r) => [r.info.name, r.rows]));
+    expect(counted).toMatchObject({ r0: 0, r1: 10, r29: 290, 'odd; name': 2 });
+    expect(events.filter((e) => e.type === 'table:copied')).toHaveLength(31);
+    expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 31 });
+  });
+
+  it('reads again, live, the bundles whose destination tables turn out unlike the source\'s, and copies every row right', async () => {
+    const tables = Array.from({ length: 12 }, (_, i) => `m${i}`);
+    const sourceSchema = tables.map((t) => `create table ${t} (id int primary key, n int not null);`).join('\n');
+    await Promise.all([source.exec('create database unlike'), target.exec('create database unlike')]);
+    await source.exec(`${sourceSchema} ${tables.map((t) => `insert into ${t} select g, -g from generate_series(1, 40) g;`).join('\n')}`, 'unlike');
+    const before = bundledReadTimes().length;
+    // Read ahead in binary as int4; the destination's bigint columns take int4's binary form as garbage, or refuse it.
+    const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 1_000)).then(() =>
+      target.exec(tables.map((t) => `create table ${t} (id bigint primary key, n bigint not null);`).join('\n'), 'unlike'),
+    );
+    const { result } = await copy('unlike', { targetReady });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('unlike'))).toEqual(await fingerprint(source.sql('unlike')));
+    // Read twice: ahead, then live as text.
+    const statements = bundledStatements(source, 'to stdout').slice(before);
+    expect(statements.some((entry) => entry.includes('format binary'))).toBe(true);
+    expect(statements.some((entry) => !entry.includes('format binary'))).toBe(true);
+  });
+
+  it('ends the copy with the destination\'s failure when its tables never come, while bundles are read ahead, leaving no session behind', async () => {
+    const tables = Array.from({ length: 10 }, (_, i) => `f${i}`);
+    await Promise.all([source.exec('create database nevermade'), target.exec('create database nevermade')]);
+    await source.exec(`${tables.map((t) => `create table ${t} (id int primary key);`).join('\n')} ${tables.map((t) => `insert into ${t} select generate_series(1, 30);`).join('\n')}`, 'nevermade');
+    const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 500)).then(() => {
+      throw Object.assign(new Error('the pre-data restore failed'), { restore: true });
+    });
+    const { result } = await copy('nevermade', { targetReady });
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr().message).toMatch(/the pre-data restore failed/);
+    await eventually('no session of the copy is left in a transaction on the source', async () => {
+      const [row] = await source.sql()<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = 'nevermade' and application_name = 'datalakehouse-db-migrate' and xact_start is not null`;
+      return row?.n === 0;
+    }, 10_000);
+  });
+
+  it('rejects a read ahead with the source\'s error when the source fails half-way through a bundle, and ends the session', async () => {
+    const config = normalizeConnection(source.uri('postgres'), 'source')._unsafeUnwrap();
+    const reading = createPool({ host: config.host, port: config.port, database: 'postgres', username: config.username, password: config.password, onnotice: () => undefined });
+    const reader = await reading.reserve();
+    try {
+      await reader`select 1`;
+      const socket = tappableSocket(reader)!;
+      const ahead = new ReadAhead(socket, [
+        ['copy (select g from generate_series(1, 1000) g) to stdout', 'copy (select 2) to stdout'],
+        ['copy (select 1) to stdout', 'copy (select 1 / (15000 - g) from generate_series(1, 20000) g) to stdout', 'copy (select 3) to stdout'],
+        ['copy (select 4) to stdout', 'copy (select 5) to stdout'],
+      ]);
+      await within(10_000, 'the read ahead', ahead.finished);
+      const error = await ahead.stop().then(() => null, (e: unknown) => e);
+      expect(String(error)).toMatch(/division by zero/);
+      expect(sideOf(error)).toBe('source');
+      // The bundle read before the failure is there; none after it was read.
+      expect(ahead.take(['copy (select g from generate_series(1, 1000) g) to stdout', 'copy (select 2) to stdout'])?.tables).toEqual([
+        { rows: 1000, bytes: expect.any(Number) },
+        { rows: 1, bytes: 2 },
+      ]);
+      expect(ahead.take(['copy (select 4) to stdout', 'copy (select 5) to stdout'])).toBeUndefined();
+    } finally {
+      reader.release();
+      await reading.end({ timeout: 1 });
     }
   });
 });

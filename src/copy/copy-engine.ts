@@ -67,8 +67,8 @@ import { migrationError, type MigrationError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { connectionLost, isConnectionLoss, sideByAddress, sideOf, tagSide, toCause, type Connection, type Side } from '../pg/connect.js';
 import type { ConnectionConfig } from '../options.js';
-import { readReferencedTables, readTableLayouts, readTargetTables } from '../pg/queries/table-pages.js';
-import { listTables, type TableInfo } from '../pg/queries/tables.js';
+import { readReferencedTables, readTableLayouts, readTargetTables, type TableLayout, type TargetTable } from '../pg/queries/table-pages.js';
+import { listSizedTables, type SizedTable } from '../pg/queries/tables.js';
 import { readSequences, writeSequence } from '../pg/queries/sequences.js';
 import type { Redactor } from '../redact.js';
 import { copyLargeObjects } from './large-object-copy.js';
@@ -78,7 +78,8 @@ import { BATCH_BYTES, copyIn, copyOut, pump, type CopyMeter } from './copy-strea
 import { exportSnapshot, inSnapshot } from './snapshot.js';
 import { Budget } from '../util/budget.js';
 import { WorkerSessions } from './worker-sessions.js';
-import { relayBundle } from './bundle-relay.js';
+import { relayBundle, writeBundle } from './bundle-relay.js';
+import { ReadAhead, READ_AHEAD_BYTES } from './read-ahead.js';
 import { tappableSocket } from '../pg/session-sockets.js';
 import type { Sql } from 'postgres';
 
@@ -110,7 +111,7 @@ export interface CopyRequest {
    * or a bundle of small ones copied together), before their worker takes
    * more work: it counts against `jobs`. A failure fails the copy.
    */
-  readonly onTablesCopied?: (tables: readonly TableInfo[]) => Promise<void>;
+  readonly onTablesCopied?: (tables: readonly SizedTable[]) => Promise<void>;
   /** Knobs for measurements and tests; the defaults are the measured best. */
   readonly tuning?: Partial<CopyTuning>;
   /** Which tables to copy; every one when absent. */
@@ -133,6 +134,8 @@ export interface CopyTuning extends Omit<PlanOptions, 'canSplit'> {
   readonly bundleTables: number;
   /** A bundle's tables add up to at most this many on-disk bytes. */
   readonly bundleBytes: number;
+  /** Bundles read off the source while the destination's tables are made, at most this many bytes of them (read-ahead.ts); 0 reads none. */
+  readonly readAheadBytes: number;
 }
 
 const DEFAULT_TUNING: CopyTuning = {
@@ -143,6 +146,7 @@ const DEFAULT_TUNING: CopyTuning = {
   freeze: true,
   bundleTables: 64,
   bundleBytes: 4 * 1024 * 1024,
+  readAheadBytes: READ_AHEAD_BYTES,
 };
 
 /**
@@ -155,7 +159,7 @@ const OVERLAPPED_HOOK_BYTES = 1024 * 1024;
 
 /** A table the copy read, and how many rows it read of it from the snapshot. */
 export interface TableRead {
-  readonly info: TableInfo;
+  readonly info: SizedTable;
   readonly rows: number;
 }
 
@@ -200,6 +204,11 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
   const tuning: CopyTuning = { ...DEFAULT_TUNING, ...request.tuning };
   // Awaited once the source is listed; a failure on the source first leaves it to the caller.
   request.targetReady?.catch(() => undefined);
+  let targetWaiting = request.targetReady !== undefined;
+  request.targetReady?.then(
+    () => (targetWaiting = false),
+    () => (targetWaiting = false),
+  );
   const exported = request.snapshot === undefined ? await exportSnapshot(request.source.sql).catch(from('source')) : undefined;
   const snapshotId = request.snapshot ?? (exported?.id as string);
   const sessions = new WorkerSessions();
@@ -213,20 +222,14 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     throwIfCancelled(request.signal);
     setStep('listing tables');
     const first = await sessions.reader(request.source.sql, snapshotId).catch(from('source'));
-    const [tables, layouts, referenced, version] = await Promise.all([
-      listTables(first).then((all) => (request.tables ? all.filter(request.tables) : all)),
+    const [tables, layouts, referenced, version, targetVersionRow] = await Promise.all([
+      listSizedTables(first).then((all) => (request.tables ? all.filter(request.tables) : all)),
       readTableLayouts(first),
       readReferencedTables(first),
       first<{ v: string; encoding: string }[]>`select current_setting('server_version_num') as v, getdatabaseencoding() as encoding`,
+      request.target.sql<{ v: string }[]>`select current_setting('server_version_num') as v`.catch(from('target')),
     ]).catch(from('source'));
     const sourceVersion = Number(version[0]?.v);
-    setStep('waiting for the destination\'s tables');
-    await request.targetReady;
-    setStep('listing the destination\'s tables');
-    const [targetVersionRow, targetTables] = await Promise.all([
-      request.target.sql<{ v: string }[]>`select current_setting('server_version_num') as v`,
-      readTargetTables(request.target.sql),
-    ]).catch(from('target'));
     const targetVersion = Number(targetVersionRow[0]?.v);
     // Binary COPY's wire format of a type is only promised within one major version.
     const binary = tuning.binary && Math.floor(sourceVersion / 10000) === Math.floor(targetVersion / 10000);
@@ -235,7 +238,29 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     // a relation by one page at a time: see the module comment.
     const canSplit = sourceVersion >= 140000 && targetVersion >= 160000;
     const sourceEncoding = version[0]?.encoding ?? 'UTF8';
-    const items = planCopy(tables, layouts, { ...tuning, binary, canSplit, sourceEncoding }, targetTables, referenced);
+    const plan = (targetTables: ReadonlyMap<string, TargetTable>): CopyItem[] =>
+      planCopy(tables, layouts, { ...tuning, binary, canSplit, sourceEncoding }, targetTables, referenced);
+    const firstSocket = tappableSocket(first);
+    // The destination's tables as its pre-data restore makes them: the source's.
+    const ahead =
+      targetWaiting && firstSocket && tuning.readAheadBytes > 0
+        ? new ReadAhead(firstSocket, bundlesOf(plan(sameAsSource(layouts)), tuning).map((group) => group.map(readStatement)), tuning.readAheadBytes)
+        : undefined;
+    setStep('waiting for the destination\'s tables');
+    let refused: { error: unknown } | undefined;
+    await request.targetReady?.catch((error: unknown) => {
+      refused = { error };
+    });
+    // The session is the first worker's: nothing reads on it any more before that.
+    const stopped = ahead?.stop();
+    if (refused) {
+      await stopped?.catch(() => undefined);
+      throw refused.error;
+    }
+    await stopped?.catch(from('source'));
+    setStep('listing the destination\'s tables');
+    const targetTables = await readTargetTables(request.target.sql).catch(from('target'));
+    const items = plan(targetTables);
     const workers = Math.max(1, Math.min(request.jobs, items.length));
     // A worker opens its sessions once it holds a slot of the run's budget; until the last one has
     // imported the snapshot, the exporting transaction stays open (it ends in `finally`).
@@ -247,11 +272,12 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     const progress = new CopyProgress(request.dbname, request.emit, items);
     request.emit({ type: 'copy:start', dbname: request.dbname, tables: progress.tablesTotal, estimatedBytes: progress.initialEstimate });
     const budget = request.budget ?? new Budget(workers);
-    await copyItems(request, items, workers, (index, work) => budget.run(() => work(() => openWorker(index))), progress, tuning, setStep, () => {
+    await copyItems(request, items, workers, (index, work) => budget.run(() => work(() => openWorker(index))), progress, tuning, ahead, setStep, () => {
       failed = true;
       // Drops every session mid-statement: running copies abort instead of finishing work no one will count.
       void sessions.closeAll(true);
     });
+    ahead?.clear();
     request.emit(progress.snapshot());
 
     setStep('copying sequences');
@@ -290,6 +316,7 @@ async function copyItems(
   withWorker: (index: number, work: (open: () => Promise<WorkerPair>) => Promise<void>) => Promise<void>,
   progress: CopyProgress,
   tuning: CopyTuning,
+  ahead: ReadAhead | undefined,
   setStep: (step: string) => void,
   abort: () => void,
 ): Promise<void> {
@@ -331,9 +358,9 @@ async function copyItems(
         const rows =
           group.length === 1
             ? [await copyItem(reader, writer, group[0] as CopyItem, meters[0] as CopyMeter, tuning.batchBytes, tick)]
-            : await copyBundle(reader, writer, group, meters, tick);
+            : await copyBundle(reader, writer, group, meters, tick, ahead);
         if (failure !== undefined) continue;
-        const copied: TableInfo[] = [];
+        const copied: SizedTable[] = [];
         let bytes = 0;
         group.forEach((item, index) => {
           if (!progress.finished(item, meters[index] as CopyMeter, rows[index] ?? 0)) return;
@@ -442,6 +469,22 @@ function takeWork(items: readonly CopyItem[], start: number, tuning: Pick<CopyTu
   return group;
 }
 
+/** The bundles the workers will take of `items`, in order, as {@link takeWork} makes them. */
+function bundlesOf(items: readonly CopyItem[], tuning: Pick<CopyTuning, 'bundleTables' | 'bundleBytes'>): CopyItem[][] {
+  const bundles: CopyItem[][] = [];
+  for (let at = 0; at < items.length; ) {
+    const group = takeWork(items, at, tuning);
+    if (group.length > 1) bundles.push(group);
+    at += group.length;
+  }
+  return bundles;
+}
+
+/** The destination's tables as a pre-data restore makes them: the source's columns, each table its copy may empty. */
+function sameAsSource(layouts: ReadonlyMap<string, TableLayout>): Map<string, TargetTable> {
+  return new Map([...layouts].map(([key, layout]) => [key, { columnTypes: layout.columnTypes, freezable: true }]));
+}
+
 /**
  * A whole table, small, written plainly: `FREEZE`'s TRUNCATE needs a query
  * of its own. An extension's configuration table goes alone too: its
@@ -468,12 +511,27 @@ function relayable(reader: Sql, writer: Sql): boolean {
  * side and one transaction on the destination (bundle-relay.ts). Resolves
  * with each table's committed row count.
  */
-async function copyBundle(reader: Sql, writer: Sql, items: readonly CopyItem[], meters: readonly CopyMeter[], onData: () => void): Promise<number[]> {
+async function copyBundle(
+  reader: Sql,
+  writer: Sql,
+  items: readonly CopyItem[],
+  meters: readonly CopyMeter[],
+  onData: () => void,
+  ahead: ReadAhead | undefined,
+): Promise<number[]> {
   const source = tappableSocket(reader);
   const target = tappableSocket(writer);
   if (!source || !target) throw new Error('A bundle of tables needs both sessions\' sockets');
   const tables = items.map((item, index) => ({ read: readStatement(item), write: writeStatement(item.table), meter: meters[index] as CopyMeter }));
-  return relayBundle(source, target, tables, onData);
+  const read = ahead?.take(tables.map((t) => t.read));
+  if (!read) return relayBundle(source, target, tables, onData);
+  read.tables.forEach((counted, index) => {
+    const meter = meters[index] as CopyMeter;
+    meter.rows += counted.rows;
+    meter.bytes += counted.bytes;
+  });
+  onData();
+  return writeBundle(target, tables.map((t) => t.write), read);
 }
 
 /** Rethrows a failure as coming from `side`, unless it already names one. */
