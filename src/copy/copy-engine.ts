@@ -221,7 +221,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
   try {
     throwIfCancelled(request.signal);
     setStep('listing tables');
-    const first = await sessions.reader(request.source.sql, snapshotId).catch(from('source'));
+    const first = await sessions.reader(request.source.sql, snapshotId, true).catch(from('source'));
     const [tables, layouts, referenced, version, targetVersionRow] = await Promise.all([
       listSizedTables(first).then((all) => (request.tables ? all.filter(request.tables) : all)),
       readTableLayouts(first),

@@ -9,7 +9,7 @@
  */
 import type { ReservedSql, Sql } from 'postgres';
 import { quoteLiteral } from '../pg/identifiers.js';
-import { ABORT_END_SECONDS } from '../pg/pool.js';
+import { ABORT_END_SECONDS, reserveTypeless } from '../pg/pool.js';
 
 /**
  * How values are written as text, pinned on both sides. A table without a
@@ -45,9 +45,13 @@ export const NO_TIMEOUTS =
 export class WorkerSessions {
   readonly #open = new Set<ReservedSql>();
 
-  /** A source session reading as of `snapshotId`, with row security off so a policy cannot hide rows. */
-  async reader(source: Sql, snapshotId: string): Promise<Sql> {
-    const session = this.#track(await source.reserve());
+  /**
+   * A source session reading as of `snapshotId`, with row security off so a
+   * policy cannot hide rows. Only `listing` sessions read the catalog (and
+   * its arrays); the others only copy rows.
+   */
+  async reader(source: Sql, snapshotId: string, listing = false): Promise<Sql> {
+    const session = this.#track(await (listing ? source.reserve() : reserveTypeless(source)));
     await session
       .unsafe(
         `begin isolation level repeatable read read only; set transaction snapshot ${quoteLiteral(snapshotId)}; ` +
@@ -59,7 +63,7 @@ export class WorkerSessions {
   }
 
   async writer(target: Sql): Promise<Sql> {
-    const session = this.#track(await target.reserve());
+    const session = this.#track(await reserveTypeless(target));
     await session.unsafe(['statement_timeout = 0', ...TEXT_FORM].map((setting) => `set ${setting}`).join('; ')).simple();
     return session;
   }

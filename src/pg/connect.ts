@@ -40,6 +40,8 @@ export interface OpenOptions {
    * (`default_transaction_read_only`), as cutover() makes the source.
    */
   readonly readWrite?: boolean;
+  /** Sessions that never read or send arrays: see `reserveTypeless` in pool.ts. */
+  readonly typeless?: boolean;
 }
 
 /**
@@ -206,6 +208,7 @@ function openPool(
       idle_timeout: options.single ? 0 : 30,
       ...(options.single ? { max_lifetime: 0, onclose: () => void sql.end({ timeout: 0 }).catch(() => undefined) } : {}),
       connect_timeout: 15,
+      ...(options.typeless ? { fetch_types: false } : {}),
       onnotice: () => undefined,
       prepare: false,
       connection: {

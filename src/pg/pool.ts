@@ -168,6 +168,20 @@ export function connectionClosedError(): Error {
   return Object.assign(new Error('The connection closed before the transaction could commit'), { code: 'CONNECTION_CLOSED' });
 }
 
+/** Each pool's way of reserving a session that skips the type lookup. */
+const typelessReserves = new WeakMap<Sql, () => Promise<ReservedSql>>();
+
+/**
+ * A session of `pool`, as `reserve()` gives, that never asks the server for
+ * its array types: postgres.js looks them up on every new connection to
+ * read and send arrays, and in a database of 2,000 tables (each with its
+ * row type's array) that took 4 ms of this process's CPU and 6 ms of wall
+ * time a session. For sessions that only copy rows or run statements.
+ */
+export function reserveTypeless(pool: Sql): Promise<ReservedSql> {
+  return (typelessReserves.get(pool) ?? (() => pool.reserve()))();
+}
+
 /**
  * A postgres.js pool whose `reserve()` and `begin()` each open a session of
  * their own (see the module comment), and whose `end()` ends those too.
@@ -175,8 +189,8 @@ export function connectionClosedError(): Error {
 export function createPool(options: PoolOptions): Sql {
   const sql = postgres(options);
   const sessions = new Set<Session>();
-  const open = (): Session => {
-    const session = openSession(options);
+  const open = (sessionOptions: PoolOptions = options): Session => {
+    const session = openSession(sessionOptions);
     sessions.add(session);
     return session;
   };
@@ -185,10 +199,11 @@ export function createPool(options: PoolOptions): Sql {
     return session.end(timeout);
   };
 
-  const reserve = async (): Promise<ReservedSql> => {
-    const session = open();
+  const reserveWith = async (sessionOptions: PoolOptions): Promise<ReservedSql> => {
+    const session = open(sessionOptions);
     return Object.assign(session.sql, { release: () => void close(session) });
   };
+  const reserve = (): Promise<ReservedSql> => reserveWith(options);
 
   const begin = async (
     optionsOrRun: string | ((tx: TransactionSql) => unknown),
@@ -216,6 +231,7 @@ export function createPool(options: PoolOptions): Sql {
     }
   };
 
+  typelessReserves.set(sql, () => reserveWith({ ...options, fetch_types: false }));
   const end = sql.end.bind(sql);
   Object.assign(sql, {
     reserve,

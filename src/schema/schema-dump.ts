@@ -114,7 +114,7 @@ export function restoreSection(
 function restoreAtOnce(reading: Promise<string>, target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
   if (target.signal?.aborted) return errAsync(cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database }));
   // The session opens while pg_restore writes the script.
-  const connecting = openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true }).orElse((error) =>
+  const connecting = openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true, typeless: true }).orElse((error) =>
     // Settled before returning, so that no tool outlives the call.
     ResultAsync.fromSafePromise(reading.catch(() => undefined)).andThen(() => errAsync(error)),
   );
