@@ -75,6 +75,8 @@ export interface PreflightInput {
   readonly target: Connection;
   readonly tools: PgTools | MigrationError;
   readonly previous: readonly DatabaseRecord[];
+  /** Told the source databases the options select, as soon as they are known. */
+  readonly onSelected?: ((databases: readonly DatabaseInfo[]) => void) | undefined;
 }
 
 /** Reads everything the checks need from both clusters. */
@@ -95,11 +97,13 @@ export function gatherFacts(input: PreflightInput): ResultAsync<PreflightFacts, 
       statementRecorders: await statementRecorders(sql),
     })).map(({ available, extras, statementRecorders }) => ({ ...targetFacts, availableExtensions: available, extras, statementRecorders })),
   );
-  const sourceSide = cluster(source).andThen((sourceFacts) =>
-    query(source, redactor, 'preflight', 'Listing databases', listDatabases).andThen((all) => {
-      const { selected, unknown } = selectDatabases(all, options);
-      return databaseFacts(input, selected).map((databases) => ({ sourceFacts, databases, unknown }));
-    }),
+  const listed = query(source, redactor, 'preflight', 'Listing databases', listDatabases).map((all) => {
+    const selection = selectDatabases(all, options);
+    input.onSelected?.(selection.selected);
+    return selection;
+  });
+  const sourceSide = ResultAsync.combine([cluster(source), listed]).andThen(([sourceFacts, { selected, unknown }]) =>
+    databaseFacts(input, selected).map((databases) => ({ sourceFacts, databases, unknown })),
   );
   // The two servers answer at the same time.
   return ResultAsync.combine([sourceSide, targetSide]).map(

@@ -242,6 +242,6 @@ function migrateFresh(context: DatabaseMigrationContext, job: DatabaseJob, strat
           .orElse(() => okAsync(undefined))
           .andThen(() => errAsync(error)),
       ),
-    context.dumps.take(names),
+    context.dumps.take(job.sourceDbname),
   );
 }

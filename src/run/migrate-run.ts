@@ -23,11 +23,14 @@ import { preflightFor, type Preflighted } from './preflight-run.js';
 import { SchemaDumps } from './schema-dumps.js';
 
 export function runMigration(context: RunContext, target: Connection, prepared?: Preflighted): ResultAsync<void, MigrationError> {
-  let dumps: SchemaDumps | undefined;
+  const dumps = new SchemaDumps(context);
   const run = safeTry(async function* () {
     // A process that died mid-run could not remove its temporary files (its schema dump, its passfile).
     await sweepStaleTempDirs();
-    const { report, facts } = yield* preflightFor(context, prepared);
+    // The databases that start first dump their schemas while preflight reads on, roles are copied and their databases created.
+    const { report, facts } = yield* preflightFor(context, prepared, (selected) => {
+      for (const db of selected.slice(0, context.options.jobs)) dumps.start(db.name);
+    });
     if (context.signal?.aborted) return err(cancelledError('migrate()'));
     // What blocks only replication fails the databases that need it, each with its reasons, below.
     const clusterFailures = report.checks.filter((c) => c.status === 'fail' && c.database === undefined && c.blocks === 'migration');
@@ -59,11 +62,9 @@ export function runMigration(context: RunContext, target: Connection, prepared?:
       signal: context.signal,
       majors: { source: facts.source.settings.major, target: facts.target.settings.major },
     });
-    dumps = new SchemaDumps(context, schemaSync);
-    // The databases that start first dump their schemas while roles are copied and their databases created.
-    for (const item of pending.slice(0, context.options.jobs)) {
-      if (item.decision.action !== 'resume') dumps.start({ source: item.info.name, target: item.target });
-    }
+    const fresh = pending.filter((item) => item.decision.action !== 'resume').map((item) => item.info.name);
+    dumps.keepOnly(new Set(fresh));
+    for (const database of fresh.slice(0, context.options.jobs)) dumps.start(database);
     const roles = yield* schemaSync.copyRoles(source, target, {
       sourceSuperuser: facts.source.rights.superuser,
       targetSuperuser: facts.target.rights.superuser,
@@ -84,7 +85,7 @@ export function runMigration(context: RunContext, target: Connection, prepared?:
   // However the run ends, no dump it started stays behind.
   const settled = async (): Promise<Result<void, MigrationError>> => {
     const outcome = await run;
-    await dumps?.disposeUntaken();
+    await dumps.disposeUntaken();
     return outcome;
   };
   return new ResultAsync(settled());

@@ -11,6 +11,7 @@ import { query } from '../pg/connect.js';
 import type { PreflightFacts } from '../preflight/facts.js';
 import { gatherFacts, judge } from '../preflight/preflight.js';
 import type { PreflightReport } from '../preflight/report.js';
+import type { DatabaseInfo } from '../pg/queries/databases.js';
 import { readStates, type DatabaseRecord } from '../state/state-store.js';
 import type { RunContext } from './context.js';
 
@@ -23,7 +24,10 @@ export interface Preflighted {
   readonly at: number;
 }
 
-export function runPreflight(context: RunContext): ResultAsync<Preflighted, MigrationError> {
+/** Told the source databases a preflight selects, as soon as it knows them. */
+export type OnSelected = (databases: readonly DatabaseInfo[]) => void;
+
+export function runPreflight(context: RunContext, onSelected?: OnSelected): ResultAsync<Preflighted, MigrationError> {
   const { options, redactor, clusters } = context;
   return clusters.of('source').andThen((source) =>
     clusters.of('target').andThen((target) =>
@@ -33,7 +37,7 @@ export function runPreflight(context: RunContext): ResultAsync<Preflighted, Migr
         .orElse((error) => okAsync(error))
         .andThen((tools) =>
           query(target, redactor, 'internal', 'Reading the migration state', readStates).andThen((previous) =>
-            gatherFacts({ options, redactor, source, target, tools, previous }).map((facts) => ({ facts, previous })),
+            gatherFacts({ options, redactor, source, target, tools, previous, onSelected }).map((facts) => ({ facts, previous })),
           ),
         )
         .map(({ facts, previous }) => {
@@ -53,10 +57,10 @@ const REUSABLE_MS = 10 * 60 * 1000;
  * it is recent and no run changed the records since, else a new one. Read
  * under the run's lock, so no run can change them after this.
  */
-export function preflightFor(context: RunContext, prepared: Preflighted | undefined): ResultAsync<Preflighted, MigrationError> {
-  if (!prepared || Date.now() - prepared.at > REUSABLE_MS) return runPreflight(context);
+export function preflightFor(context: RunContext, prepared: Preflighted | undefined, onSelected?: OnSelected): ResultAsync<Preflighted, MigrationError> {
+  if (!prepared || Date.now() - prepared.at > REUSABLE_MS) return runPreflight(context, onSelected);
   return context.clusters
     .of('target')
     .andThen((target) => query(target, context.redactor, 'internal', 'Reading the migration state', readStates))
-    .andThen((records) => (JSON.stringify(records) === JSON.stringify(prepared.records) ? okAsync(prepared) : runPreflight(context)));
+    .andThen((records) => (JSON.stringify(records) === JSON.stringify(prepared.records) ? okAsync(prepared) : runPreflight(context, onSelected)));
 }

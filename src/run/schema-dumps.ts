@@ -1,60 +1,77 @@
 /**
- * Each database's schema dump, started as early as the run knows the database
- * will need one. A dump only reads the source, so the databases that start
- * first have theirs taken while the run copies roles and creates their
- * destination databases: on a 2,000-table database, `pg_dump --schema-only`
- * takes 0.3 s, and the steps before the restore needs it 0.08 s of that.
+ * Each database's schema dump, started as soon as the run knows the database.
+ * A dump only reads the source, so the databases that start first have
+ * theirs taken while preflight reads the rest of both clusters, roles are
+ * copied and their destination databases created: on a 2,000-table database
+ * `pg_dump --schema-only` takes 0.3 s, and the steps before its restore
+ * 0.25 s of that. A dump started for a database the plan then leaves alone
+ * (refused, kept, or resumed without one) is stopped.
  *
  * @module
  */
 import { okAsync, type Result, type ResultAsync } from 'neverthrow';
 import type { MigrationError } from '../errors.js';
 import { closeConnection, openConnection, query } from '../pg/connect.js';
-import type { DumpExclusions, SchemaDump } from '../schema/schema-dump.js';
-import type { SchemaSync } from '../schema/schema-sync.js';
+import { dumpSchema, type DumpExclusions, type SchemaDump } from '../schema/schema-dump.js';
 import { selectsTables, tableFilterFor, type TableFilter } from '../selection/table-filter.js';
 import { ancestryOf, sourceTables, tablesLeftOutOfDump } from '../selection/unselected-tables.js';
 import type { RunContext } from './context.js';
 
-/** The database a dump is for: its name on the source, and on the destination (its key in a run). */
-export interface DumpedDatabase {
-  readonly source: string;
-  readonly target: string;
+interface Started {
+  readonly dump: ResultAsync<SchemaDump, MigrationError>;
+  readonly stop: AbortController;
 }
 
 export class SchemaDumps {
-  readonly #context: Pick<RunContext, 'options' | 'redactor'>;
-  readonly #schemaSync: SchemaSync;
-  /** Dumps started and not yet handed over, by destination database. */
-  readonly #waiting = new Map<string, ResultAsync<SchemaDump, MigrationError>>();
+  readonly #context: Pick<RunContext, 'options' | 'redactor' | 'tools' | 'signal'>;
+  /** Dumps started and not yet handed over, by source database. */
+  readonly #waiting = new Map<string, Started>();
 
-  constructor(context: Pick<RunContext, 'options' | 'redactor'>, schemaSync: SchemaSync) {
+  constructor(context: Pick<RunContext, 'options' | 'redactor' | 'tools' | 'signal'>) {
     this.#context = context;
-    this.#schemaSync = schemaSync;
   }
 
-  /** Starts the dump `database` will need, unless it is under way. */
-  start(database: DumpedDatabase): void {
-    if (!this.#waiting.has(database.target)) this.#waiting.set(database.target, this.#dump(database));
+  /** Starts the dump of source database `database`, unless it is under way. */
+  start(database: string): void {
+    if (!this.#waiting.has(database)) this.#waiting.set(database, this.#dump(database));
   }
 
-  /** The dump of `database`: the one under way, or one started now. Its taker disposes of it. */
-  take(database: DumpedDatabase): ResultAsync<SchemaDump, MigrationError> {
-    const started = this.#waiting.get(database.target) ?? this.#dump(database);
-    this.#waiting.delete(database.target);
-    return started;
+  /** The dump of source database `database`: the one under way, or one started now. Its taker disposes of it. */
+  take(database: string): ResultAsync<SchemaDump, MigrationError> {
+    const started = this.#waiting.get(database) ?? this.#dump(database);
+    this.#waiting.delete(database);
+    return started.dump;
   }
 
-  /** Waits for the dumps no database took (its run ended first) and removes them. */
+  /** Stops the dumps of every database but `databases`: the run has nothing for them to do. */
+  keepOnly(databases: ReadonlySet<string>): void {
+    for (const [database, started] of this.#waiting) {
+      if (databases.has(database)) continue;
+      started.stop.abort();
+    }
+  }
+
+  /** Stops the dumps no database took (its run ended first), waits for them, and removes them. */
   async disposeUntaken(): Promise<void> {
     const left = [...this.#waiting.values()];
     this.#waiting.clear();
-    const settled: Result<SchemaDump, MigrationError>[] = await Promise.all(left);
+    for (const started of left) started.stop.abort();
+    const settled: Result<SchemaDump, MigrationError>[] = await Promise.all(left.map((started) => started.dump));
     await Promise.all(settled.map((dumped) => (dumped.isOk() ? dumped.value.dispose() : undefined)));
   }
 
-  #dump(database: DumpedDatabase): ResultAsync<SchemaDump, MigrationError> {
-    return this.#exclusions(database.source).andThen((exclusions) => this.#schemaSync.dumpDatabase(database.source, exclusions));
+  #dump(database: string): Started {
+    const { options, redactor, signal } = this.#context;
+    const stop = new AbortController();
+    const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    const dump = this.#context
+      .tools()
+      .andThen((tools) =>
+        this.#exclusions(database).andThen((exclusions) =>
+          dumpSchema(tools, { config: options.source, side: 'source', database, signal: stopped }, redactor, exclusions),
+        ),
+      );
+    return { dump, stop };
   }
 
   /**
