@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayBundle } from '../src/copy/bundle-relay.js';
-import { ReadAhead } from '../src/copy/read-ahead.js';
+import { heldByReadAheads, ReadAhead } from '../src/copy/read-ahead.js';
 import { copyDatabase, type CopyRequest } from '../src/copy/copy-engine.js';
 import type { MigrationEvent } from '../src/events.js';
 import { normalizeConnection } from '../src/options.js';
@@ -258,6 +258,7 @@ describe('small tables copied several to a query', () => {
     expect(counted).toMatchObject({ r0: 0, r1: 10, r29: 290, 'odd; name': 2 });
     expect(events.filter((e) => e.type === 'table:copied')).toHaveLength(31);
     expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 31 });
+    expect(heldByReadAheads()).toBe(0);
   });
 
   it('reads again, live, the bundles whose destination tables turn out unlike the source\'s, and copies every row right', async () => {
@@ -277,6 +278,7 @@ describe('small tables copied several to a query', () => {
     const statements = bundledStatements(source, 'to stdout').slice(before);
     expect(statements.some((entry) => entry.includes('format binary'))).toBe(true);
     expect(statements.some((entry) => !entry.includes('format binary'))).toBe(true);
+    expect(heldByReadAheads()).toBe(0);
   });
 
   it('ends the copy with the destination\'s failure when its tables never come, while bundles are read ahead, leaving no session behind', async () => {
@@ -289,10 +291,31 @@ describe('small tables copied several to a query', () => {
     const { result } = await copy('nevermade', { targetReady });
     expect(result.isErr()).toBe(true);
     expect(result._unsafeUnwrapErr().message).toMatch(/the pre-data restore failed/);
+    // What it read ahead is let go: later copies of the process may read ahead as much.
+    expect(heldByReadAheads()).toBe(0);
     await eventually('no session of the copy is left in a transaction on the source', async () => {
       const [row] = await source.sql()<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = 'nevermade' and application_name = 'datalakehouse-db-migrate' and xact_start is not null`;
       return row?.n === 0;
     }, 10_000);
+  });
+
+  it('fails as a lost source connection when the source\'s sessions end while the destination\'s tables are being made, after bundles were read ahead', async () => {
+    const tables = Array.from({ length: 10 }, (_, i) => `g${i}`);
+    const schema = tables.map((t) => `create table ${t} (id int primary key);`).join('\n');
+    await Promise.all([source.exec('create database sourcegone'), target.exec('create database sourcegone')]);
+    await source.exec(`${schema} ${tables.map((t) => `insert into ${t} select generate_series(1, 30);`).join('\n')}`, 'sourcegone');
+    const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 800)).then(async () => {
+      // The copy's snapshot and its reader, idle in their transactions while the destination is being made.
+      const [ended] = await source.sql()<{ n: number }[]>`
+        select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+        where datname = 'sourcegone' and application_name = 'datalakehouse-db-migrate' and state = 'idle in transaction'`;
+      expect(ended?.n).toBeGreaterThan(0);
+      await target.exec(schema, 'sourcegone');
+    });
+    const { result } = await copy('sourcegone', { targetReady, jobs: 2 });
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'connection', side: 'source' });
+    expect(heldByReadAheads()).toBe(0);
   });
 
   it('rejects a read ahead with the source\'s error when the source fails half-way through a bundle, and ends the session', async () => {

@@ -212,6 +212,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
   const exported = request.snapshot === undefined ? await exportSnapshot(request.source.sql).catch(from('source')) : undefined;
   const snapshotId = request.snapshot ?? (exported?.id as string);
   const sessions = new WorkerSessions();
+  let ahead: ReadAhead | undefined;
   let failed = false;
   const dropAll = (): void => {
     failed = true;
@@ -242,7 +243,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
       planCopy(tables, layouts, { ...tuning, binary, canSplit, sourceEncoding }, targetTables, referenced);
     const firstSocket = tappableSocket(first);
     // The destination's tables as its pre-data restore makes them: the source's.
-    const ahead =
+    ahead =
       targetWaiting && firstSocket && tuning.readAheadBytes > 0
         ? new ReadAhead(firstSocket, bundlesOf(plan(sameAsSource(layouts)), tuning).map((group) => group.map(readStatement)), tuning.readAheadBytes)
         : undefined;
@@ -277,7 +278,6 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
       // Drops every session mid-statement: running copies abort instead of finishing work no one will count.
       void sessions.closeAll(true);
     });
-    ahead?.clear();
     request.emit(progress.snapshot());
 
     setStep('copying sequences');
@@ -299,6 +299,8 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     failed = true;
     throw error;
   } finally {
+    // What no worker took (the copy failed, or the destination's tables were not as read) is let go.
+    ahead?.clear();
     request.signal?.removeEventListener('abort', dropAll);
     await exported?.release().catch(() => undefined);
     await sessions.closeAll(failed);

@@ -20,10 +20,19 @@ import type { Socket } from 'node:net';
 import { readBundle, type ReadBundle } from './bundle-relay.js';
 
 /**
- * At most this many bytes of rows held at once. 2,000 tables of 100 rows
- * come to 8 MB as COPY text.
+ * At most this many bytes of rows held at once by every read ahead of the
+ * process, however many databases and runs copy at once. 2,000 tables of
+ * 100 rows come to 8 MB as COPY text.
  */
 export const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+/** Bytes every read ahead of the process holds. */
+let heldInProcess = 0;
+
+/** Bytes of rows the process holds read ahead, not yet written. */
+export function heldByReadAheads(): number {
+  return heldInProcess;
+}
 
 export class ReadAhead {
   readonly #bundles = new Map<string, ReadBundle>();
@@ -32,19 +41,21 @@ export class ReadAhead {
   #stopping = false;
   #failure: { error: unknown } | undefined;
 
-  /** Starts reading `bundles` (each a bundle's read statements), in order, on the session of `source`. */
+  /**
+   * Starts reading `bundles` (each a bundle's read statements), in order, on
+   * the session of `source`, while the process holds less than `maxBytes`.
+   */
   constructor(source: Socket, bundles: readonly (readonly string[])[], maxBytes: number = READ_AHEAD_BYTES) {
     this.finished = this.#read(source, bundles, maxBytes);
   }
 
   async #read(source: Socket, bundles: readonly (readonly string[])[], maxBytes: number): Promise<void> {
-    let held = 0;
     for (const reads of bundles) {
-      if (this.#stopping || held >= maxBytes) return;
+      if (this.#stopping || heldInProcess >= maxBytes) return;
       try {
         const bundle = await readBundle(source, reads.map((read) => ({ read })));
         this.#bundles.set(keyOf(reads), bundle);
-        held += bundle.size;
+        heldInProcess += bundle.size;
       } catch (error) {
         this.#failure = { error };
         return;
@@ -67,12 +78,15 @@ export class ReadAhead {
   take(reads: readonly string[]): ReadBundle | undefined {
     const key = keyOf(reads);
     const bundle = this.#bundles.get(key);
+    if (!bundle) return undefined;
     this.#bundles.delete(key);
+    heldInProcess -= bundle.size;
     return bundle;
   }
 
   /** Lets go of every bundle no worker took. */
   clear(): void {
+    for (const bundle of this.#bundles.values()) heldInProcess -= bundle.size;
     this.#bundles.clear();
   }
 }
