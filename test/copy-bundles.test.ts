@@ -58,7 +58,8 @@ describe('small tables copied several to a query', () => {
     }));
 
   beforeAll(async () => {
-    const logged = { log_statement: "'all'" };
+    // Timestamps in UTC, as bundledReadTimes() reads them.
+    const logged = { log_statement: "'all'", log_timezone: "'UTC'" };
     [source, target] = (await startClusters([{ major: 15, settings: logged }, { major: 15, settings: logged }])) as [Cluster, Cluster];
   }, 120_000);
 
@@ -258,6 +259,27 @@ describe('small tables copied several to a query', () => {
     expect(counted).toMatchObject({ r0: 0, r1: 10, r29: 290, 'odd; name': 2 });
     expect(events.filter((e) => e.type === 'table:copied')).toHaveLength(31);
     expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 31 });
+    expect(heldByReadAheads()).toBe(0);
+  });
+
+  it('reads ahead only as many bytes as it may hold, and copies the other bundles live', async () => {
+    const tables = Array.from({ length: 12 }, (_, i) => `c${i}`);
+    const schema = tables.map((t) => `create table ${t} (id int primary key, body text);`).join('\n');
+    await Promise.all([source.exec('create database capped'), target.exec('create database capped')]);
+    await source.exec(`${schema} ${tables.map((t) => `insert into ${t} select g, md5(g::text) from generate_series(1, 200) g;`).join('\n')}`, 'capped');
+    const before = bundledReadTimes().length;
+    let madeAt = 0;
+    const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 1_000)).then(async () => {
+      madeAt = Date.now();
+      await target.exec(schema, 'capped');
+    });
+    // Bundles of three tables; the first one read is already more than the process may hold.
+    const { result } = await copy('capped', { targetReady, tuning: { bundleTables: 3, readAheadBytes: 1 } });
+    expect(result.isOk(), JSON.stringify(result)).toBe(true);
+    expect(await fingerprint(target.sql('capped'))).toEqual(await fingerprint(source.sql('capped')));
+    const reads = bundledReadTimes().slice(before);
+    expect(reads.filter((at) => at < madeAt)).toHaveLength(1);
+    expect(reads.filter((at) => at >= madeAt)).toHaveLength(3);
     expect(heldByReadAheads()).toBe(0);
   });
 
