@@ -11,7 +11,7 @@ import { findTools, type PgTools } from '../src/pg/tools.js';
 import { normalizeConnection, type ConnectionConfig } from '../src/options.js';
 import { Redactor } from '../src/redact.js';
 import { planPostData, type PostDataPlan } from '../src/schema/post-data-plan.js';
-import { runSteps } from '../src/schema/post-data-runner.js';
+import { inRunOrder, runSteps, togetherScript } from '../src/schema/post-data-runner.js';
 import { dumpSchema, restoreSection, type SchemaDump } from '../src/schema/schema-dump.js';
 import { SchemaSync, withDatabaseSchema } from '../src/schema/schema-sync.js';
 import { forEachLimited } from '../src/util/for-each-limited.js';
@@ -151,6 +151,29 @@ describe('post-data plan', () => {
     // Only tables the copy engine copies have steps of their own.
     const copied = new Set(tables.map((t) => `${t.schema}.${t.name}`));
     for (const table of plan.tables) expect(copied.has(`${table.schema}.${table.name}`)).toBe(true);
+  });
+
+  it('says each setting once in a script of several tables\' steps, and again only where one changes, as pg_restore does', () => {
+    const steps = [...plan.forTable('public', 'accounts'), ...plan.forTable('public', 'bookings')];
+    const script = togetherScript(inRunOrder(steps, false), { then: 'analyze public.accounts;' });
+    const said = (setting: string): number => script.split('\n').filter((line) => line.startsWith(setting)).length;
+    expect(steps.length).toBeGreaterThan(5);
+    expect(steps.every((step) => step.settings.some((s) => s.startsWith('SET LOCAL statement_timeout')))).toBe(true);
+    expect(said('SET LOCAL statement_timeout')).toBe(1);
+    expect(said("SELECT pg_catalog.set_config('search_path'")).toBe(1);
+    // Every step's statement is there, in run order, and the ANALYZE last.
+    let at = 0;
+    for (const { sql } of inRunOrder(steps, false)) {
+      const found = script.indexOf(sql, at);
+      expect(found).toBeGreaterThanOrEqual(at);
+      at = found + sql.length;
+    }
+    expect(script.endsWith('analyze public.accounts;')).toBe(true);
+    // A setting whose value changes between steps is said again.
+    const [first, second] = steps as [typeof steps[0], typeof steps[0]];
+    const moved = { ...second, settings: second.settings.map((s) => (s.startsWith('SET LOCAL default_tablespace') ? "SET LOCAL default_tablespace = 'elsewhere';" : s)) };
+    const changed = togetherScript([{ step: first, sql: first.sql as string }, { step: moved, sql: moved.sql as string }], {});
+    expect(changed.split('\n').filter((line) => line.startsWith('SET LOCAL default_tablespace'))).toEqual(["SET LOCAL default_tablespace = '';", "SET LOCAL default_tablespace = 'elsewhere';"]);
   });
 
   it('names the two tables of a foreign key, so it can be added once both are in', () => {

@@ -105,11 +105,7 @@ function runTogether(
   const ordered = inRunOrder(steps, options.noOwner);
   const then = options.together.then;
   if (ordered.length === 0 && !then) return okAsync(undefined);
-  const script = knownSettings(target.sql).then((known) => {
-    const first = options.together.serialBuilds ? ['SET LOCAL max_parallel_maintenance_workers = 0;'] : [];
-    const statements = ordered.flatMap(({ step, sql }) => [...step.settings, sql]);
-    return target.sql.unsafe([...first, ...statements].filter((statement) => known(statement)).concat(then ? [then] : []).join('\n')).simple();
-  });
+  const script = knownSettings(target.sql).then((known) => target.sql.unsafe(togetherScript(ordered, options.together, known)).simple());
   return ResultAsync.fromPromise(script, (error) => error).map(() => undefined).orElse((error) => {
     if (options.signal?.aborted) return errAsync(describeFailure(target, new Cancelled(), options.redactor));
     if (isConnectionLoss(error)) return errAsync(describeFailure(target, error, options.redactor));
@@ -120,8 +116,43 @@ function runTogether(
   });
 }
 
+/**
+ * The script {@link runTogether} sends: each step's statement after the
+ * settings pg_restore has in force for it, each setting said only when it
+ * changes, as pg_restore itself says them. The script is one transaction,
+ * where a `SET LOCAL` holds until its end. Said before every step, the
+ * eleven settings of a schema dump made a bundle of 64 small tables' script
+ * 1,400 statements longer, and cost the destination 0.1 ms a step.
+ */
+export function togetherScript(
+  ordered: readonly { readonly step: PostDataStep; readonly sql: string }[],
+  together: Together,
+  known: (statement: string) => boolean = () => true,
+): string {
+  const statements = together.serialBuilds ? ['SET LOCAL max_parallel_maintenance_workers = 0;'] : [];
+  const inForce = new Map<string, string>();
+  for (const { step, sql } of ordered) {
+    for (const setting of step.settings) {
+      const name = settingName(setting);
+      if (name !== undefined && inForce.get(name) === setting) continue;
+      if (name !== undefined) inForce.set(name, setting);
+      statements.push(setting);
+    }
+    statements.push(sql);
+  }
+  return statements
+    .filter((statement) => known(statement))
+    .concat(together.then ? [together.then] : [])
+    .join('\n');
+}
+
+/** The setting a `SET LOCAL name = …;` or `SELECT pg_catalog.set_config('name', …, true);` sets. */
+function settingName(statement: string): string | undefined {
+  return /^SET LOCAL (\w+) = /.exec(statement)?.[1] ?? /^SELECT pg_catalog\.set_config\('(\w+)', /.exec(statement)?.[1];
+}
+
 /** The order the scheduler takes steps in with one job: the first ready one each time. */
-function inRunOrder(steps: readonly PostDataStep[], noOwner: boolean): { step: PostDataStep; sql: string }[] {
+export function inRunOrder(steps: readonly PostDataStep[], noOwner: boolean): { step: PostDataStep; sql: string }[] {
   const inBatch = new Set(steps.map((step) => step.id));
   const done = new Set<number>();
   const pending: { step: PostDataStep; sql: string }[] = [];
