@@ -263,6 +263,15 @@ export class SchemaSync {
         });
         return plan;
       };
+      // Read from the dump while the data is copied: the statements are ready when the data is in.
+      let properties: Promise<string[]> | undefined;
+      const readProperties = (): Promise<string[]> => {
+        if (!properties) {
+          properties = readDatabaseProperties(tools, dump.file, { source: sourceDbname, target: dbname }, noOwner);
+          properties.catch(() => undefined);
+        }
+        return properties;
+      };
       const applyPreData = (): ResultAsync<void, MigrationError> => {
         // The post-data plan reads the same dump while pre-data restores: it is ready when the first table is copied.
         const planning = planned();
@@ -277,10 +286,13 @@ export class SchemaSync {
           )
           // A failed restore still waits for the plan's pg_restore, so that no tool outlives the call.
           .orElse((error) => planning.orElse(() => okAsync(undefined)).andThen(() => errAsync<void, MigrationError>(error)))
-          .map(() => emit({ type: 'schema', step: 'pre-data', dbname, detail: 'applied' }));
+          .map(() => {
+            emit({ type: 'schema', step: 'pre-data', dbname, detail: 'applied' });
+            void readProperties();
+          });
       };
       const applyProperties = (): ResultAsync<void, MigrationError> =>
-        ResultAsync.fromPromise(readDatabaseProperties(tools, dump.file, { source: sourceDbname, target: dbname }, noOwner), (error) =>
+        ResultAsync.fromPromise(readProperties(), (error) =>
           migrationError('schema', `Reading the properties of database "${sourceDbname}" from its schema dump failed: ${redactor.scrub(messageOf(error))}`, {
             database: dbname,
             hint: 'pg_restore could not read the dump it was given; check the temporary directory and the client tools.',
@@ -310,7 +322,11 @@ export class SchemaSync {
         planPostData: planned,
         runPostData: (targetDb, steps, options) =>
           runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal, together: options.together, refusedHint: olderTargetHint(this.#context) }),
-        dispose: dump.dispose,
+        // No pg_restore still reads the dump when it is removed.
+        dispose: async () => {
+          await properties?.catch(() => undefined);
+          await dump.dispose();
+        },
       };
     });
   }
