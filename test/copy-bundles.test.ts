@@ -230,15 +230,18 @@ describe('small tables copied several to a query', () => {
   /** When the source's log shows each statement that holds more than one COPY TO (log lines start with their time). */
   const bundledReadTimes = (): number[] => bundledStatements(source, 'to stdout').map((entry) => Date.parse(entry.slice(0, 23).replace(' ', 'T') + 'Z'));
 
-  it('reads bundles of small tables off the source while the destination\'s tables are being made, and writes them byte for byte once they are', async () => {
+  it('reads bundles of small tables off the source while the destination\'s tables are being made, rows longer than a socket read among them, and writes them byte for byte once they are', async () => {
     const tables = Array.from({ length: 30 }, (_, i) => `r${i}`);
     const schema = `${tables.map((t) => `create table ${t} (id int primary key, note text, at timestamptz);`).join('\n')}
-       create table "odd; name" ("quote""d;--" text, "$1" int);`;
+       create table "odd; name" ("quote""d;--" text, "$1" int);
+       create table long_rows (id int primary key, body text);
+       alter table long_rows alter column body set storage external;`;
     await Promise.all([source.exec('create database ahead'), target.exec('create database ahead')]);
     await source.exec(
       `${schema}
        ${tables.map((t, i) => `insert into ${t} select g, repeat('x', g % 7) || E'\\t;', now() - g * interval '1 hour' from generate_series(1, ${10 * i}) g;`).join('\n')}
-       insert into "odd; name" values ('a;b', 1), (null, 2);`,
+       insert into "odd; name" values ('a;b', 1), (null, 2);
+       insert into long_rows select g, repeat(md5(g::text), 6000) from generate_series(1, 3) g;`,
       'ahead',
     );
     const before = bundledReadTimes().length;
@@ -256,9 +259,9 @@ describe('small tables copied several to a query', () => {
     // Every bundle was read before the destination had a table to put it in, and none read again.
     for (const at of reads) expect(at).toBeLessThan(madeAt);
     const counted = Object.fromEntries(result._unsafeUnwrap().read.map((r) => [r.info.name, r.rows]));
-    expect(counted).toMatchObject({ r0: 0, r1: 10, r29: 290, 'odd; name': 2 });
-    expect(events.filter((e) => e.type === 'table:copied')).toHaveLength(31);
-    expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 31 });
+    expect(counted).toMatchObject({ r0: 0, r1: 10, r29: 290, 'odd; name': 2, long_rows: 3 });
+    expect(events.filter((e) => e.type === 'table:copied')).toHaveLength(32);
+    expect(events.at(-1)).toMatchObject({ type: 'copy:progress', fraction: 1, tablesDone: 32 });
     expect(heldByReadAheads()).toBe(0);
   });
 
