@@ -343,6 +343,25 @@ describe('small tables copied several to a query', () => {
     expect(heldByReadAheads()).toBe(0);
   });
 
+  it('fails as a lost source connection, saying so, when the session holding the snapshot ends before a worker could take it up', async () => {
+    const tables = Array.from({ length: 10 }, (_, i) => `h${i}`);
+    const schema = tables.map((t) => `create table ${t} (id int primary key);`).join('\n');
+    await Promise.all([source.exec('create database holdergone'), target.exec('create database holdergone')]);
+    await source.exec(`${schema} ${tables.map((t) => `insert into ${t} select generate_series(1, 30);`).join('\n')}`, 'holdergone');
+    const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 800)).then(async () => {
+      const [ended] = await source.sql()<{ n: number }[]>`
+        select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+        where datname = 'holdergone' and application_name = 'datalakehouse-db-migrate' and query like 'select pg_export_snapshot()%'`;
+      expect(ended?.n).toBe(1);
+      await target.exec(schema, 'holdergone');
+    });
+    // Bundles of two tables: a second worker opens a session of its own, which must take up the snapshot.
+    const { result } = await copy('holdergone', { targetReady, jobs: 2, tuning: { bundleTables: 2 } });
+    expect(result.isErr()).toBe(true);
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'connection', side: 'source' });
+    expect(result._unsafeUnwrapErr().message).toMatch(/holding the copy's snapshot .* ended/);
+  });
+
   it('rejects a read ahead with the source\'s error when the source fails half-way through a bundle, and ends the session', async () => {
     const config = normalizeConnection(source.uri('postgres'), 'source')._unsafeUnwrap();
     const reading = createPool({ host: config.host, port: config.port, database: 'postgres', username: config.username, password: config.password, onnotice: () => undefined });

@@ -4,7 +4,7 @@
  */
 import type { Sql } from 'postgres';
 import { quoteLiteral } from '../pg/identifiers.js';
-import { NO_TIMEOUTS } from './worker-sessions.js';
+import { NO_TIMEOUTS, snapshotGone } from './worker-sessions.js';
 
 export interface ExportedSnapshot {
   readonly id: string;
@@ -42,7 +42,9 @@ export async function exportSnapshot(source: Sql): Promise<ExportedSnapshot> {
  */
 export function inSnapshot<T>(source: Sql, snapshotId: string, read: (tx: Sql) => Promise<T>): Promise<T> {
   return source.begin('isolation level repeatable read read only', async (tx) => {
-    await tx.unsafe(`set transaction snapshot ${quoteLiteral(snapshotId)}`);
+    await tx.unsafe(`set transaction snapshot ${quoteLiteral(snapshotId)}`).catch((error: unknown) => {
+      throw snapshotGone(error, snapshotId) ?? error;
+    });
     await tx`set local row_security = off`;
     return read(tx as unknown as Sql);
   }) as Promise<T>;

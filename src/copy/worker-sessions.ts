@@ -42,6 +42,20 @@ const TEXT_FORM = [
 export const NO_TIMEOUTS =
   "select set_config(name, '0', true) from pg_settings where name in ('statement_timeout', 'idle_in_transaction_session_timeout', 'transaction_timeout')";
 
+/**
+ * The error for a session that could not take up snapshot `id` because the
+ * transaction holding it ended: its session was terminated or its
+ * connection lost, which is how the copy must report it, not as a bad
+ * identifier. `undefined` for any other error.
+ */
+export function snapshotGone(error: unknown, id: string): Error | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== '22023' || typeof message !== 'string' || !message.startsWith('invalid snapshot identifier')) return undefined;
+  return Object.assign(new Error(`the source session holding the copy's snapshot ${id} ended, so no other session can read as of it (${message})`), {
+    code: 'CONNECTION_CLOSED',
+  });
+}
+
 export class WorkerSessions {
   readonly #open = new Set<ReservedSql>();
 
@@ -58,7 +72,10 @@ export class WorkerSessions {
           `set local row_security = off; ${NO_TIMEOUTS}; ` +
           TEXT_FORM.map((setting) => `set local ${setting}`).join('; '),
       )
-      .simple();
+      .simple()
+      .catch((error: unknown) => {
+        throw snapshotGone(error, snapshotId) ?? error;
+      });
     return session;
   }
 
