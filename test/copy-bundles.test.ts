@@ -227,6 +227,18 @@ describe('small tables copied several to a query', () => {
     }
   });
 
+  /**
+   * Ten tables `<prefix>0` to `<prefix>9` of 30 rows in `dbname` on the source, and an empty
+   * `dbname` on the destination; returns the tables' schema, for the destination to be given later.
+   */
+  async function smallTables(dbname: string, prefix: string): Promise<string> {
+    const tables = Array.from({ length: 10 }, (_, i) => `${prefix}${i}`);
+    const schema = tables.map((t) => `create table ${t} (id int primary key);`).join('\n');
+    await Promise.all([source.exec(`create database ${dbname}`), target.exec(`create database ${dbname}`)]);
+    await source.exec(`${schema} ${tables.map((t) => `insert into ${t} select generate_series(1, 30);`).join('\n')}`, dbname);
+    return schema;
+  }
+
   /** When the source's log shows each statement that holds more than one COPY TO (log lines start with their time). */
   const bundledReadTimes = (): number[] => bundledStatements(source, 'to stdout').map((entry) => Date.parse(entry.slice(0, 23).replace(' ', 'T') + 'Z'));
 
@@ -307,9 +319,7 @@ describe('small tables copied several to a query', () => {
   });
 
   it('ends the copy with the destination\'s failure when its tables never come, while bundles are read ahead, leaving no session behind', async () => {
-    const tables = Array.from({ length: 10 }, (_, i) => `f${i}`);
-    await Promise.all([source.exec('create database nevermade'), target.exec('create database nevermade')]);
-    await source.exec(`${tables.map((t) => `create table ${t} (id int primary key);`).join('\n')} ${tables.map((t) => `insert into ${t} select generate_series(1, 30);`).join('\n')}`, 'nevermade');
+    await smallTables('nevermade', 'f');
     const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 500)).then(() => {
       throw Object.assign(new Error('the pre-data restore failed'), { restore: true });
     });
@@ -325,10 +335,7 @@ describe('small tables copied several to a query', () => {
   });
 
   it('fails as a lost source connection when the source\'s sessions end while the destination\'s tables are being made, after bundles were read ahead', async () => {
-    const tables = Array.from({ length: 10 }, (_, i) => `g${i}`);
-    const schema = tables.map((t) => `create table ${t} (id int primary key);`).join('\n');
-    await Promise.all([source.exec('create database sourcegone'), target.exec('create database sourcegone')]);
-    await source.exec(`${schema} ${tables.map((t) => `insert into ${t} select generate_series(1, 30);`).join('\n')}`, 'sourcegone');
+    const schema = await smallTables('sourcegone', 'g');
     const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 800)).then(async () => {
       // The copy's snapshot and its reader, idle in their transactions while the destination is being made.
       const [ended] = await source.sql()<{ n: number }[]>`
@@ -344,10 +351,7 @@ describe('small tables copied several to a query', () => {
   });
 
   it('fails as a lost source connection, saying so, when the session holding the snapshot ends before a worker could take it up', async () => {
-    const tables = Array.from({ length: 10 }, (_, i) => `h${i}`);
-    const schema = tables.map((t) => `create table ${t} (id int primary key);`).join('\n');
-    await Promise.all([source.exec('create database holdergone'), target.exec('create database holdergone')]);
-    await source.exec(`${schema} ${tables.map((t) => `insert into ${t} select generate_series(1, 30);`).join('\n')}`, 'holdergone');
+    const schema = await smallTables('holdergone', 'h');
     const targetReady = new Promise<void>((resolve) => setTimeout(resolve, 800)).then(async () => {
       const [ended] = await source.sql()<{ n: number }[]>`
         select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
