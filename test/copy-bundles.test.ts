@@ -165,7 +165,7 @@ describe('small tables copied several to a query', () => {
   });
 
   it.each([
-    { side: 'source' as const, server: () => source, query: 'copy (select' },
+    { side: 'source' as const, server: () => source, query: 'copy "public"' },
     { side: 'target' as const, server: () => target, query: 'copy "public"' },
   ])('fails a bundle whose $side backend is ended mid-copy as a lost connection, committing none of it, without waiting', async ({ side, server, query }) => {
     const dbname = `ended_${side}`;

@@ -130,19 +130,31 @@ export function planCopy(
  * condition, as pg_dump reads it: the rows it leaves out are the ones the
  * extension's script put there, which CREATE EXTENSION already put on the
  * destination.
+ *
+ * A whole table is read as `COPY name (columns) TO`, which reads only that
+ * table (no inheritance children), as pg_dump does. The query form a range
+ * or a condition needs goes through the planner, which opens every index of
+ * the table to plan a scan it never uses: on 2,000 small tables, a fifth of
+ * the source's CPU for the copy.
  */
 export function readStatement(item: CopyItem): string {
   const { info } = item.table;
   const name = qualified(info.schema, info.name);
-  // A table whose every column is generated or dropped still has rows to recreate: empty ones.
-  const columns = info.columns.map(quoteIdent).join(', ');
+  const options = copyOptions(item.table, false);
   const where = item.range
     ? ` where ctid >= '(${item.range.from},0)'::tid${item.range.to === null ? '' : ` and ctid < '(${item.range.to},0)'::tid`}`
     : info.extensionCondition
       ? ` ${info.extensionCondition}`
       : '';
-  const options = copyOptions(item.table, false);
-  return `copy (select ${columns} from only ${name}${where}) to stdout${options}`;
+  // A table whose every column is generated or dropped still has rows to recreate: empty ones, which a COPY
+  // without a column list reads (it leaves generated columns out).
+  if (where === '') return `copy ${name}${columnList(info.columns)} to stdout${options}`;
+  return `copy (select ${info.columns.map(quoteIdent).join(', ')} from only ${name}${where}) to stdout${options}`;
+}
+
+/** ` (a, b)`, or nothing for no columns: COPY's own column list. */
+function columnList(columns: readonly string[]): string {
+  return columns.length === 0 ? '' : ` (${columns.map(quoteIdent).join(', ')})`;
 }
 
 /**
@@ -174,8 +186,7 @@ export function readStatement(item: CopyItem): string {
 export function writeStatement(table: PlannedTable): string {
   const { info } = table;
   const name = qualified(info.schema, info.name);
-  const columns = info.columns.length === 0 ? '' : ` (${info.columns.map(quoteIdent).join(', ')})`;
-  const copy = `copy ${name}${columns} from stdin${copyOptions(table, table.freeze)}`;
+  const copy = `copy ${name}${columnList(info.columns)} from stdin${copyOptions(table, table.freeze)}`;
   // The two statements of one query are one transaction.
   return table.freeze ? `truncate only ${name}; ${copy}` : copy;
 }
