@@ -30,6 +30,7 @@ describe('post-data plan', () => {
   let targetConfig: ConnectionConfig;
   let dump: SchemaDump;
   let plan: PostDataPlan;
+  let planWithoutOwner: PostDataPlan;
   let tables: TableInfo[];
   const connections: Connection[] = [];
 
@@ -44,7 +45,8 @@ describe('post-data plan', () => {
     await target.exec('create role postdata_owner nologin');
     tools = (await findTools(undefined))._unsafeUnwrap();
     dump = (await dumpSchema(tools, { config: sourceConfig, side: 'source', database: 'postdata' }, redactor))._unsafeUnwrap();
-    plan = (await planPostData(tools, dump, redactor))._unsafeUnwrap();
+    plan = (await planPostData(tools, dump, redactor, { noOwner: false }))._unsafeUnwrap();
+    planWithoutOwner = (await planPostData(tools, dump, redactor, { noOwner: true }))._unsafeUnwrap();
     tables = await listTables(source.sql('postdata'));
   });
 
@@ -84,15 +86,16 @@ describe('post-data plan', () => {
 
   /** Builds post-data the way the dump strategy will: each table's steps right after its rows, two at a time. */
   async function restoreByPlan(connection: Connection, noOwner: boolean): Promise<void> {
-    const options = { noOwner, jobs: 2, redactor };
-    expect((await runSteps(connection, plan.beforeTables, options)).isOk()).toBe(true);
+    const options = { jobs: 2, redactor };
+    const planned = noOwner ? planWithoutOwner : plan;
+    expect((await runSteps(connection, planned.beforeTables, options)).isOk()).toBe(true);
     await forEachLimited(tables, 2, async (table) => {
       await copyRows(table, connection.database);
       // As the migration builds a copied table: its steps and its ANALYZE as one script.
-      const built = await runSteps(connection, plan.forTable(table.schema, table.name), { ...options, jobs: 1, together: { then: `analyze ${qualified(table.schema, table.name)}` } });
+      const built = await runSteps(connection, planned.forTable(table.schema, table.name), { ...options, jobs: 1, together: { then: `analyze ${qualified(table.schema, table.name)}` } });
       if (built.isErr()) throw new Error(built.error.message);
     });
-    const rest = await runSteps(connection, plan.rest, options);
+    const rest = await runSteps(connection, planned.rest, options);
     expect(rest.isOk(), JSON.stringify(rest)).toBe(true);
   }
 
@@ -155,7 +158,7 @@ describe('post-data plan', () => {
 
   it('says each setting once in a script of several tables\' steps, and again only where one changes, as pg_restore does', () => {
     const steps = [...plan.forTable('public', 'accounts'), ...plan.forTable('public', 'bookings')];
-    const script = togetherScript(inRunOrder(steps, false), { then: 'analyze public.accounts;' });
+    const script = togetherScript(inRunOrder(steps), { then: 'analyze public.accounts;' });
     const said = (setting: string): number => script.split('\n').filter((line) => line.startsWith(setting)).length;
     expect(steps.length).toBeGreaterThan(5);
     expect(steps.every((step) => step.settings.some((s) => s.startsWith('SET LOCAL statement_timeout')))).toBe(true);
@@ -163,7 +166,7 @@ describe('post-data plan', () => {
     expect(said("SELECT pg_catalog.set_config('search_path'")).toBe(1);
     // Every step's statement is there, in run order, and the ANALYZE last.
     let at = 0;
-    for (const { sql } of inRunOrder(steps, false)) {
+    for (const { sql } of inRunOrder(steps)) {
       const found = script.indexOf(sql, at);
       expect(found).toBeGreaterThanOrEqual(at);
       at = found + sql.length;
@@ -234,7 +237,7 @@ describe('post-data plan', () => {
     const broken = await prepare(`broken_${together ? 'script' : 'steps'}`, false);
     await broken.sql`create index accounts_tags on public.accounts (id)`;
     const steps = plan.forTable('public', 'accounts');
-    const result = await runSteps(broken, steps, { noOwner: false, jobs: 1, redactor, together });
+    const result = await runSteps(broken, steps, { jobs: 1, redactor, together });
     expect(result.isErr()).toBe(true);
     const error = result._unsafeUnwrapErr();
     expect(error).toMatchObject({ kind: 'schema', side: 'target', database: broken.database });
@@ -251,7 +254,7 @@ describe('post-data plan', () => {
     const connection = await prepare(`cancelled_${together ? 'script' : 'steps'}`, false);
     const controller = new AbortController();
     controller.abort();
-    const result = await runSteps(connection, plan.forTable('public', 'accounts'), { noOwner: false, jobs: together ? 1 : 2, redactor, signal: controller.signal, together });
+    const result = await runSteps(connection, plan.forTable('public', 'accounts'), { jobs: together ? 1 : 2, redactor, signal: controller.signal, together });
     expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'cancelled', database: connection.database });
     const [row] = await connection.sql<{ indexes: number }[]>`select count(*)::int as indexes from pg_indexes where tablename = 'accounts'`;
     expect(row?.indexes).toBe(0);

@@ -21,9 +21,8 @@ import { migrationError, type MigrationError } from '../errors.js';
 import { messageOf } from '../pg/connect.js';
 import type { PgTools } from '../pg/tools.js';
 import type { Redactor } from '../redact.js';
-import { readArchive } from './read-archive.js';
 import { outsideQuotes, parseRestoreScript, type ScriptItem } from './restore-script.js';
-import type { SchemaDump } from './schema-dump.js';
+import { readSectionScript, type SchemaDump } from './schema-dump.js';
 import { readIdentifier } from './sql-statements.js';
 
 /** A table by name, as the copy engine reports it. */
@@ -58,10 +57,8 @@ export interface PostDataStep {
   readonly pass: RestorePass;
   /** The session settings pg_restore has in force for the item, as `SET LOCAL` statements. */
   readonly settings: readonly string[];
-  /** The item's statements, with owners and privileges kept. */
+  /** The item's statements: with owners and privileges, or without them (`--no-owner --no-privileges`), as planned. */
   readonly sql: string;
-  /** Its statements without them (`--no-owner --no-privileges`); `null` when the item is left out then. */
-  readonly sqlWithoutOwner: string | null;
 }
 
 /**
@@ -93,38 +90,46 @@ export interface PostDataPlan {
   tablesOf(step: PostDataStep): { readonly tables: readonly TableRef[]; readonly partitioned: boolean };
 }
 
+export interface PlanOptions {
+  /** Leave owners and privileges out, as `pg_restore --no-owner --no-privileges` does. */
+  readonly noOwner: boolean;
+  /**
+   * The pre-data section's script ({@link readSectionScript}) when the caller
+   * reads it anyway, to restore it. The post-data section is read after it:
+   * the restore waits for its script, the plan not until the restore is done.
+   */
+  readonly preData?: Promise<string>;
+}
+
 /**
  * Plans the post-data section of `dump`. Reads the dump only (pg_restore
  * writes its script to a pipe): nothing connects to a server.
  *
  * ### Examples
  * ```ts
- * const plan = await planPostData(tools, dump, redactor);
+ * const plan = await planPostData(tools, dump, redactor, { noOwner: false });
  * if (plan.isOk()) for (const step of plan.value.forTable('public', 'orders')) logger.info(step.label);
  * ```
  */
-export function planPostData(tools: PgTools, dump: SchemaDump, redactor: Redactor): ResultAsync<PostDataPlan, MigrationError> {
-  const script = (args: readonly string[]): ResultAsync<string, MigrationError> =>
-    ResultAsync.fromPromise(readArchive(tools, [...args, '--verbose', '--file=-', dump.file]), (error) =>
-      migrationError('schema', `Reading the schema dump failed: ${redactor.scrub(messageOf(error))}`, {
-        hint: 'pg_restore could not read the dump it was given; check the temporary directory and the client tools.',
-      }),
-    );
-  return ResultAsync.combine([
-    script(['--section=pre-data']),
-    script(['--section=post-data']),
-    script(['--section=post-data', '--no-owner', '--no-privileges']),
-  ]).andThen(([preData, postData, postDataWithoutOwner]) => {
-    try {
-      return okAsync(buildPostDataPlan(preData, postData, postDataWithoutOwner));
-    } catch (error) {
-      return errAsync(
-        migrationError('schema', `Planning the post-data schema failed: ${redactor.scrub(messageOf(error))}`, {
-          hint: 'The dump has a shape this version does not know; the whole post-data section can still be restored at once.',
-        }),
-      );
-    }
-  });
+export function planPostData(tools: PgTools, dump: SchemaDump, redactor: Redactor, options: PlanOptions): ResultAsync<PostDataPlan, MigrationError> {
+  const unreadable = (error: unknown): MigrationError =>
+    migrationError('schema', `Reading the schema dump failed: ${redactor.scrub(messageOf(error))}`, {
+      hint: 'pg_restore could not read the dump it was given; check the temporary directory and the client tools.',
+    });
+  const preData = ResultAsync.fromPromise(options.preData ?? readSectionScript(tools, dump, 'pre-data', options.noOwner), unreadable);
+  return preData
+    .andThen((pre) => ResultAsync.fromPromise(readSectionScript(tools, dump, 'post-data', options.noOwner), unreadable).map((post) => [pre, post] as const))
+    .andThen(([pre, post]) => {
+      try {
+        return okAsync(buildPostDataPlan(pre, post));
+      } catch (error) {
+        return errAsync(
+          migrationError('schema', `Planning the post-data schema failed: ${redactor.scrub(messageOf(error))}`, {
+            hint: 'The dump has a shape this version does not know; the whole post-data section can still be restored at once.',
+          }),
+        );
+      }
+    });
 }
 
 /** The data tables and partitioned tables of the pre-data section, by dump id. */
@@ -142,10 +147,10 @@ const REST: Home = { phase: 2 };
 
 /**
  * Builds the plan from pg_restore's scripts: the pre-data section (to know
- * the tables), and the post-data section with and without owners. Throws on
- * a script it cannot read; {@link planPostData} reports that as an error.
+ * the tables) and the post-data section. Throws on a script it cannot read;
+ * {@link planPostData} reports that as an error.
  */
-export function buildPostDataPlan(preData: string, postData: string, postDataWithoutOwner: string): PostDataPlan {
+export function buildPostDataPlan(preData: string, postData: string): PostDataPlan {
   const tables = new Map<number, TableItem>();
   const tableIds = new Set<number>();
   for (const item of parseRestoreScript(preData).items) {
@@ -155,9 +160,7 @@ export function buildPostDataPlan(preData: string, postData: string, postDataWit
     if (table) tables.set(item.id, table);
   }
   const items = withoutPublications(parseRestoreScript(postData).items);
-  const withoutOwner = new Map(withoutPublications(parseRestoreScript(postDataWithoutOwner).items).map((item) => [item.id, item]));
   const byId = new Map(items.map((item) => [item.id, item]));
-  for (const id of withoutOwner.keys()) if (!byId.has(id)) throw new Error(`item ${id} is restored only without owners`);
 
   const homes = new Map<number, Home>();
   for (const item of items) homes.set(item.id, naturalHome(item, tables, byId, homes));
@@ -183,7 +186,6 @@ export function buildPostDataPlan(preData: string, postData: string, postDataWit
   const steps = items.map((item): PostDataStep => {
     const home = homes.get(item.id) as Home;
     const table = home.phase === 1 ? (tables.get(home.table) as TableItem) : null;
-    const unowned = withoutOwner.get(item.id);
     return {
       id: item.id,
       type: item.type,
@@ -194,7 +196,6 @@ export function buildPostDataPlan(preData: string, postData: string, postDataWit
       pass: passOf(item.type),
       settings: localSettings(item.settings),
       sql: item.statements.join('\n'),
-      sqlWithoutOwner: unowned ? unowned.statements.join('\n') : null,
     };
   });
 

@@ -17,8 +17,6 @@ import type { Redactor } from '../redact.js';
 import type { PostDataStep, RestorePass } from './post-data-plan.js';
 
 export interface RunStepsOptions {
-  /** Leave out owners and privileges, as `pg_restore --no-owner --no-privileges` does. */
-  readonly noOwner: boolean;
   /** At most this many steps at once: the share of the caller's budget these steps may use. */
   readonly jobs: number;
   readonly redactor: Redactor;
@@ -51,7 +49,7 @@ const PASS_ORDER: Record<RestorePass, number> = { main: 0, acl: 1, 'post-acl': 2
  *
  * ### Examples
  * ```ts
- * const built = await runSteps(target, plan.forTable('public', 'orders'), { noOwner: false, jobs: 1, redactor });
+ * const built = await runSteps(target, plan.forTable('public', 'orders'), { jobs: 1, redactor });
  * ```
  */
 export function runSteps(target: Connection, steps: readonly PostDataStep[], options: RunStepsOptions): ResultAsync<void, MigrationError> {
@@ -102,7 +100,7 @@ function runTogether(
   options: RunStepsOptions & { readonly together: Together },
 ): ResultAsync<void, MigrationError> {
   if (options.signal?.aborted) return errAsync(describeFailure(target, new Cancelled(), options.redactor));
-  const ordered = inRunOrder(steps, options.noOwner);
+  const ordered = inRunOrder(steps);
   const then = options.together.then;
   if (ordered.length === 0 && !then) return okAsync(undefined);
   const script = knownSettings(target.sql).then((known) => target.sql.unsafe(togetherScript(ordered, options.together, known)).simple());
@@ -152,15 +150,10 @@ function settingName(statement: string): string | undefined {
 }
 
 /** The order the scheduler takes steps in with one job: the first ready one each time. */
-export function inRunOrder(steps: readonly PostDataStep[], noOwner: boolean): { step: PostDataStep; sql: string }[] {
+export function inRunOrder(steps: readonly PostDataStep[]): { step: PostDataStep; sql: string }[] {
   const inBatch = new Set(steps.map((step) => step.id));
   const done = new Set<number>();
-  const pending: { step: PostDataStep; sql: string }[] = [];
-  for (const step of steps) {
-    const sql = noOwner ? step.sqlWithoutOwner : step.sql;
-    if (sql === null) done.add(step.id);
-    else pending.push({ step, sql });
-  }
+  const pending = steps.map((step) => ({ step, sql: step.sql }));
   const ordered: { step: PostDataStep; sql: string }[] = [];
   while (pending.length > 0) {
     const earliest = Math.min(...pending.map((p) => PASS_ORDER[p.step.pass]));
@@ -211,13 +204,7 @@ class StepFailed extends Error {
 function schedule(steps: readonly PostDataStep[], options: RunStepsOptions, run: (step: PostDataStep, sql: string) => Promise<void>): Promise<void> {
   const inBatch = new Set(steps.map((step) => step.id));
   const done = new Set<number>();
-  const pending: { step: PostDataStep; sql: string }[] = [];
-  for (const step of steps) {
-    const sql = options.noOwner ? step.sqlWithoutOwner : step.sql;
-    // Left out without owners (a privilege): nothing waits for it then.
-    if (sql === null) done.add(step.id);
-    else pending.push({ step, sql });
-  }
+  const pending = steps.map((step) => ({ step, sql: step.sql }));
   const running = new Map<number, PostDataStep>();
   const jobs = Math.max(1, Math.floor(options.jobs));
   // Steps not yet done, per pass: a step waits while an earlier pass has any.

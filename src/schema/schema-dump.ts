@@ -62,6 +62,17 @@ export interface RestoreOptions {
   readonly jobs: number;
   /** Extensions not to create (with their comments). */
   readonly leaveOutExtensions?: readonly string[];
+  /** The section's script ({@link readSectionScript}), when the caller reads it anyway: the dump is then read once. */
+  readonly script?: Promise<string>;
+}
+
+/**
+ * The script pg_restore writes for one section of `dump`, with each item's
+ * header (`--verbose`: its id and dependencies), and without owners and
+ * privileges when `noOwner`. Reads the dump only.
+ */
+export function readSectionScript(tools: PgTools, dump: SchemaDump, section: 'pre-data' | 'post-data', noOwner: boolean): Promise<string> {
+  return readArchive(tools, [`--section=${section}`, ...(noOwner ? ['--no-owner', '--no-privileges'] : []), '--verbose', '--file=-', dump.file]);
 }
 
 /**
@@ -86,12 +97,13 @@ export function restoreSection(
 ): ResultAsync<void, MigrationError> {
   const selection = [`--section=${options.section}`, ...(options.noOwner ? ['--no-owner', '--no-privileges'] : [])];
   const leaveOut = options.leaveOutExtensions ?? [];
-  const listed = leaveOut.length === 0 ? okAsync<string | null, MigrationError>(null) : listWithout(tools, dump, leaveOut);
-  // The whole section's script is read while the listing is: the list leaves something out only when the source
-  // has one of those extensions, and the two readings cost a 2,000-table dump 0.05-0.08 s one after the other.
-  const whole = options.section === 'pre-data' ? readArchive(tools, [...selection, '--file=-', dump.file]) : undefined;
+  const whole = options.section === 'pre-data' ? (options.script ?? readSectionScript(tools, dump, 'pre-data', options.noOwner)) : undefined;
   // Settled before anything else reads the dump or returns, so that no tool outlives the call.
   const wholeRead = (): Promise<unknown> => whole?.catch(() => undefined) ?? Promise.resolve();
+  // The whole section's script names every item it restores: only when it has one of those extensions is a list
+  // without them written and the script read again by it (a dump that cannot be read goes that way too, and fails there).
+  const leavesOut = leaveOut.length > 0 && (!whole || whole.then((text) => namesExtension(text, leaveOut), () => true));
+  const listed = ResultAsync.fromSafePromise(Promise.resolve(leavesOut)).andThen((needed) => (needed ? listWithout(tools, dump, leaveOut) : okAsync<string | null, MigrationError>(null)));
   const afterWhole = listed.orElse((error) => ResultAsync.fromSafePromise(wholeRead()).andThen(() => errAsync(error)));
   return afterWhole.andThen((list) => {
     const chosen = [...selection, ...(list ? [`--use-list=${list}`] : [])];
@@ -103,6 +115,27 @@ export function restoreSection(
     const script = list || !whole ? wholeRead().then(() => readArchive(tools, [...chosen, '--file=-', dump.file])) : whole;
     return restoreAtOnce(script, target, redactor).orElse((error) => (error === null ? byTool() : errAsync(error)));
   });
+}
+
+/**
+ * Whether a pg_restore script has an item of one of `extensions`: the
+ * extension, or its comment. Each item's header names it, as pg_restore's
+ * list does (`-- Name: x; Type: EXTENSION;`, `-- Name: EXTENSION x; Type:
+ * COMMENT;`); a line like it inside a statement can only make this say yes.
+ */
+export function namesExtension(script: string, extensions: readonly string[]): boolean {
+  const names = new Set(extensions);
+  for (const [, comment, name, type] of script.matchAll(/^-- Name: (EXTENSION )?(.*?); Type: (EXTENSION|COMMENT); Schema: /gm)) {
+    if ((type === 'EXTENSION') === (comment !== undefined)) continue;
+    if (names.has(name as string) || names.has(unquoted(name as string))) return true;
+  }
+  return false;
+}
+
+/** An extension's name as a comment's tag has it: quoted when it needs to be (`"uuid-ossp"`). */
+function unquoted(name: string): string {
+  const quoted = /^"((?:[^"]|"")*)"$/.exec(name);
+  return quoted ? (quoted[1] as string).replaceAll('""', '"') : name;
 }
 
 /**
@@ -151,10 +184,11 @@ function listWithout(tools: PgTools, dump: SchemaDump, extensions: readonly stri
     (async () => {
       const listing = await readArchive(tools, ['--list', dump.file]);
       const names = new Set(extensions);
-      // `id; catalog oid EXTENSION - name owner` and `id; 0 0 COMMENT - EXTENSION name owner`.
+      // `id; catalog oid EXTENSION - name owner` and `id; 0 0 COMMENT - EXTENSION name owner`, where a comment's
+      // name is quoted when it needs to be (`EXTENSION "uuid-ossp"`).
       const leftOut = (line: string): boolean => {
-        const entry = /^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )(\S+)/.exec(line);
-        return entry !== null && names.has(entry[1] as string);
+        const entry = /^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )("(?:[^"]|"")*"|\S+)/.exec(line);
+        return entry !== null && names.has(unquoted(entry[1] as string));
       };
       const lines = listing.split('\n');
       if (!lines.some(leftOut)) return null;

@@ -20,7 +20,7 @@ import { applyDatabaseProperties, readDatabaseProperties } from './database-prop
 import { planRoleSync, roleFacts, withoutSuperuserAttributes, type RoleSyncPlan } from './roles.js';
 import { planPostData, type PostDataPlan, type PostDataStep } from './post-data-plan.js';
 import { runSteps, type Together } from './post-data-runner.js';
-import { dumpSchema, restoreSection, type DumpExclusions, type SchemaDump } from './schema-dump.js';
+import { dumpSchema, readSectionScript, restoreSection, type DumpExclusions, type SchemaDump } from './schema-dump.js';
 
 export interface SchemaSyncContext {
   readonly tools: PgTools;
@@ -254,10 +254,20 @@ export class SchemaSync {
     const { tools, target, redactor, emit, jobs } = this.#context;
     const targetTool = { config: target, side: 'target' as const, database: dbname, signal: this.#context.signal };
     return dumped.map((dump: SchemaDump): DatabaseSchema => {
+      // The pre-data section's script, read once: restored, and read for the plan's tables.
+      let preDataScript: Promise<string> | undefined;
+      const readPreData = (): Promise<string> => {
+        if (!preDataScript) {
+          preDataScript = readSectionScript(tools, dump, 'pre-data', noOwner);
+          preDataScript.catch(() => undefined);
+        }
+        return preDataScript;
+      };
       let plan: ResultAsync<PostDataPlan, MigrationError> | undefined;
       const planned = (): ResultAsync<PostDataPlan, MigrationError> => {
         // A failed plan is not kept: asking again reads the dump again.
-        plan ??= planPostData(tools, dump, redactor).mapErr((error) => {
+        plan ??= planPostData(tools, dump, redactor, { noOwner, preData: readPreData() }).mapErr((error) => {
+          preDataScript = undefined;
           plan = undefined;
           return { ...error, database: dbname };
         });
@@ -274,8 +284,9 @@ export class SchemaSync {
       };
       const applyPreData = (): ResultAsync<void, MigrationError> => {
         // The post-data plan reads the same dump while pre-data restores: it is ready when the first table is copied.
+        const script = readPreData();
         const planning = planned();
-        return restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs, leaveOutExtensions: this.#context.leaveOutExtensions }, redactor)
+        return restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner, jobs, leaveOutExtensions: this.#context.leaveOutExtensions, script }, redactor)
           .mapErr((error) =>
             migrationError('schema', `Restoring the pre-data schema of "${dbname}" failed: ${error.message}`, {
               side: 'target',
@@ -321,10 +332,10 @@ export class SchemaSync {
         applyDatabaseProperties: applyProperties,
         planPostData: planned,
         runPostData: (targetDb, steps, options) =>
-          runSteps(targetDb, steps, { noOwner, redactor, jobs: options.jobs, signal: options.signal, together: options.together, refusedHint: olderTargetHint(this.#context) }),
+          runSteps(targetDb, steps, { redactor, jobs: options.jobs, signal: options.signal, together: options.together, refusedHint: olderTargetHint(this.#context) }),
         // No pg_restore still reads the dump when it is removed.
         dispose: async () => {
-          await properties?.catch(() => undefined);
+          await Promise.all([properties?.catch(() => undefined), preDataScript?.catch(() => undefined)]);
           await dump.dispose();
         },
       };
