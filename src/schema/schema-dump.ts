@@ -105,16 +105,19 @@ export function restoreSection(
   const leavesOut = leaveOut.length > 0 && (!whole || whole.then((text) => namesExtension(text, leaveOut), () => true));
   const listed = ResultAsync.fromSafePromise(Promise.resolve(leavesOut)).andThen((needed) => (needed ? listWithout(tools, dump, leaveOut) : okAsync<string | null, MigrationError>(null)));
   const afterWhole = listed.orElse((error) => ResultAsync.fromSafePromise(wholeRead()).andThen(() => errAsync(error)));
-  return afterWhole.andThen((list) => {
-    const chosen = [...selection, ...(list ? [`--use-list=${list}`] : [])];
-    // Parallel restore runs each item in its own transaction; pre-data is a dependency chain anyway.
-    const transaction = options.section === 'post-data' && options.jobs > 1 ? [`--jobs=${options.jobs}`] : ['--single-transaction'];
-    const byTool = (): ResultAsync<void, MigrationError> =>
-      runTool(tools, 'pg_restore', [...chosen, '--exit-on-error', ...transaction, `--dbname=${dbnameArg(target.database)}`, dump.file], target, redactor).map(() => undefined);
-    if (options.section !== 'pre-data') return byTool();
-    const script = list || !whole ? wholeRead().then(() => readArchive(tools, [...chosen, '--file=-', dump.file])) : whole;
-    return restoreAtOnce(script, target, redactor).orElse((error) => (error === null ? byTool() : errAsync(error)));
+  // Parallel restore runs each item in its own transaction; pre-data is a dependency chain anyway.
+  const transaction = options.section === 'post-data' && options.jobs > 1 ? [`--jobs=${options.jobs}`] : ['--single-transaction'];
+  const chosen = (list: string | null): string[] => [...selection, ...(list ? [`--use-list=${list}`] : [])];
+  const byTool = (list: string | null): ResultAsync<void, MigrationError> =>
+    runTool(tools, 'pg_restore', [...chosen(list), '--exit-on-error', ...transaction, `--dbname=${dbnameArg(target.database)}`, dump.file], target, redactor).map(() => undefined);
+  if (options.section !== 'pre-data') return afterWhole.andThen(byTool);
+  let list: string | null = null;
+  const reading = afterWhole.andThen((decided) => {
+    list = decided;
+    const script = decided || !whole ? wholeRead().then(() => readArchive(tools, [...chosen(decided), '--file=-', dump.file])) : whole;
+    return ResultAsync.fromPromise(script, (): MigrationError | null => null);
   });
+  return restoreAtOnce(reading, target, redactor).orElse((error) => (error === null ? byTool(list) : errAsync(error)));
 }
 
 /**
@@ -144,16 +147,15 @@ function unquoted(name: string): string {
  * names the statement), with the error itself when the run was cancelled or
  * the connection lost.
  */
-function restoreAtOnce(reading: Promise<string>, target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
-  if (target.signal?.aborted) return errAsync(cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database }));
+function restoreAtOnce(reading: ResultAsync<string, MigrationError | null>, target: ToolTarget, redactor: Redactor): ResultAsync<void, MigrationError | null> {
+  // Settled before returning, so that no tool outlives the call.
+  const settled = (): ResultAsync<void, never> => ResultAsync.fromSafePromise(reading.then(() => undefined));
+  if (target.signal?.aborted) return settled().andThen(() => errAsync(cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database })));
   // The session opens while pg_restore writes the script.
   const connecting = openConnection(target.config, target.side, target.database, redactor, { max: 1, single: true, typeless: true }).orElse((error) =>
-    // Settled before returning, so that no tool outlives the call.
-    ResultAsync.fromSafePromise(reading.catch(() => undefined)).andThen(() => errAsync(error)),
+    settled().andThen(() => errAsync(error)),
   );
-  const script = ResultAsync.fromPromise(reading, () => null).orElse((error) =>
-    connecting.andThen((connection) => ResultAsync.fromSafePromise(closeConnection(connection))).andThen(() => errAsync(error)),
-  );
+  const script = reading.orElse((error) => connecting.andThen((connection) => ResultAsync.fromSafePromise(closeConnection(connection))).andThen(() => errAsync(error)));
   return script.andThen((text) =>
     connecting.andThen((connection) => {
       const close = (): void => void closeConnection(connection);
