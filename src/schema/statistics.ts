@@ -35,12 +35,18 @@ export interface StatisticsOutcome {
  */
 export async function analyzeWhatLacksStatistics(sql: Sql, options: { readonly waitForLocks: boolean }): Promise<StatisticsOutcome> {
   const lacking = async (): Promise<string[]> => {
+    // pg_stat_user_tables's rows, asked for the two columns wanted: the view sums every index's counters for every
+    // table, which took 110-120 ms in a database of 2,000 small tables, at the end of a dump, against 7 ms.
+    // A partitioned table has analyze times from PostgreSQL 14, as it has rows in the view.
     const tables = await sql<{ schema: string; name: string }[]>`
-      select schemaname as schema, relname as name
-      from pg_catalog.pg_stat_user_tables
-      where last_analyze is null and last_autoanalyze is null
-        and schemaname not like 'pg\\_temp\\_%' and schemaname not like 'pg\\_toast\\_temp\\_%'
-      order by schemaname, relname`;
+      select n.nspname as schema, c.relname as name
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where (c.relkind in ('r', 'm') or (c.relkind = 'p' and current_setting('server_version_num')::int >= 140000))
+        and n.nspname not in ('pg_catalog', 'information_schema')
+        and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'
+        and pg_catalog.pg_stat_get_last_analyze_time(c.oid) is null
+        and pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid) is null
+      order by 1, 2`;
     return tables.map((t) => qualified(t.schema, t.name));
   };
   const names = await lacking();
