@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../src/index.js';
+import { normalizeConnection } from '../src/options.js';
+import { findTools } from '../src/pg/tools.js';
+import { Redactor } from '../src/redact.js';
+import { dumpSchema, restoreSection } from '../src/schema/schema-dump.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { fingerprint } from './support/compare.js';
 
@@ -83,5 +87,25 @@ describe('restoring the pre-data schema', () => {
       select (select count(*)::int from pg_tables where schemaname = 'public') as tables,
              (select count(*)::int from pg_type where typname = 'mood') as types`;
     expect(left).toEqual([{ tables: 0, types: 0 }]);
+  });
+
+  it('is cancelled, keeping nothing, when its signal fires while pg_restore still writes the script', async () => {
+    const redactor = new Redactor([source.password, target.password]);
+    const tools = (await findTools(undefined))._unsafeUnwrap();
+    const dump = (await dumpSchema(tools, { config: normalizeConnection(source.uri(), 'source')._unsafeUnwrap(), side: 'source', database: 'many_tables' }, redactor))._unsafeUnwrap();
+    await target.exec('create database cancelled_early');
+    try {
+      const controller = new AbortController();
+      const targetTool = { config: normalizeConnection(target.uri(), 'target')._unsafeUnwrap(), side: 'target' as const, database: 'cancelled_early', signal: controller.signal };
+      const restoring = restoreSection(tools, dump, targetTool, { section: 'pre-data', noOwner: false, jobs: 1, leaveOutExtensions: ['pglogical'] }, redactor);
+      // The script is still being read: nothing has reached the destination yet.
+      controller.abort();
+      const restored = await restoring;
+      expect(restored._unsafeUnwrapErr()).toMatchObject({ kind: 'cancelled', database: 'cancelled_early' });
+      const [left] = await target.sql('cancelled_early')<{ tables: number }[]>`select count(*)::int as tables from pg_tables where schemaname = 'public'`;
+      expect(left?.tables).toBe(0);
+    } finally {
+      await dump.dispose();
+    }
   });
 });

@@ -159,6 +159,12 @@ function restoreAtOnce(reading: ResultAsync<string, MigrationError | null>, targ
   return script.andThen((text) =>
     connecting.andThen((connection) => {
       const close = (): void => void closeConnection(connection);
+      // A signal that fired while the script was written stops the restore before it sends anything.
+      if (target.signal?.aborted) {
+        return ResultAsync.fromSafePromise(closeConnection(connection)).andThen(() =>
+          errAsync(cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database })),
+        );
+      }
       target.signal?.addEventListener('abort', close, { once: true });
       return ResultAsync.fromPromise(connection.sql.unsafe(splitStatements(text).join('\n')).simple(), (error) => {
         if (target.signal?.aborted) return cancelledError(`Restoring the pre-data schema of "${target.database}"`, { database: target.database });
