@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { Migrator } from '../src/index.js';
+import { shareOut } from '../src/schema/statistics.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { recordEvents } from './support/events.js';
 
@@ -29,7 +31,8 @@ describe('planner statistics on the destination', () => {
   let target: Cluster;
 
   beforeAll(async () => {
-    [source, target] = (await startClusters([{}, { settings: { autovacuum: 'off' } }])) as [Cluster, Cluster];
+    // Every statement the destination runs is in its log.
+    [source, target] = (await startClusters([{}, { settings: { autovacuum: 'off', log_statement: "'all'" } }])) as [Cluster, Cluster];
     for (const db of ['by_dump', 'by_replication', 'held']) {
       await source.exec(`create database ${db}`);
       await source.exec(SCHEMA, db);
@@ -41,7 +44,7 @@ describe('planner statistics on the destination', () => {
   });
 
   const migrator = (db: string, method: 'dump' | 'replication'): Migrator =>
-    new Migrator({ source: source.uri(), target: target.uri(), databases: [db], method, pollIntervalMs: 100, syncTimeoutMs: 60_000 });
+    new Migrator({ source: source.uri(), target: target.uri(), databases: [db], method, jobs: 2, pollIntervalMs: 100, syncTimeoutMs: 60_000 });
 
   it('are there for every table, partitioned parent and materialized view once a dump is done', async () => {
     const dump = migrator('by_dump', 'dump');
@@ -65,9 +68,14 @@ describe('planner statistics on the destination', () => {
       expect(streaming.filter((t) => t.analyzed)).toEqual([]);
 
       const events = recordEvents(replication);
+      const logStart = readFileSync(target.logFile, 'utf8').length;
       expect((await replication.stop()).isOk()).toBe(true);
       const stopped = await sql.unsafe<{ name: string; analyzed: boolean }[]>(ANALYZED);
       expect(stopped).toEqual(EVERY_TABLE_ANALYZED);
+      // Two statements at once (jobs: 2), each table in one of them.
+      const statements = [...readFileSync(target.logFile, 'utf8').slice(logStart).matchAll(/statement: analyze \(skip_locked\) (.*)$/gm)].map((m) => m[1] as string);
+      expect(statements).toHaveLength(2);
+      expect(statements.flatMap((list) => list.split(', ')).sort()).toEqual(['"public"."customers"', '"public"."events"', '"public"."events_2024"', '"public"."events_2025"', '"public"."kinds"']);
       expect(events).toContainEqual(
         expect.objectContaining({ type: 'schema', step: 'statistics', dbname: 'by_replication', detail: expect.stringMatching(/^5 tables analyzed/) }),
       );
@@ -98,5 +106,19 @@ describe('planner statistics on the destination', () => {
       blocker.release();
       await replication.close();
     }
+  });
+
+  it('are shared out among the sessions by size, largest first, each table once', () => {
+    const tables = [
+      { name: 'a', pages: 10 },
+      { name: 'b', pages: 100 },
+      { name: 'c', pages: 60 },
+      { name: 'd', pages: 50 },
+      { name: 'e', pages: 0 },
+    ];
+    expect(shareOut(tables, 2)).toEqual([['b', 'a', 'e'], ['c', 'd']]);
+    expect(shareOut(tables, 1)).toEqual([['b', 'c', 'd', 'a', 'e']]);
+    expect(shareOut(tables.slice(0, 2), 8)).toEqual([['b'], ['a']]);
+    expect(shareOut([], 2)).toEqual([]);
   });
 });

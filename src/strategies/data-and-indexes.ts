@@ -133,7 +133,7 @@ export function copyDataAndIndexes(
       .andThen(() =>
         analyzing
           ? query(job.target, job.redactor, 'schema', `Analyzing the partitioned tables and materialized views of "${job.dbname}"`, (sql) =>
-              analyzeWhatLacksStatistics(sql, { waitForLocks: true }),
+              analyzeWhatLacksStatistics(sql, { waitForLocks: true, jobs: job.jobs, slot: (work) => job.budget.run(work) }),
             )
           : okAsync(undefined),
       )

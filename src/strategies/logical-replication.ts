@@ -150,7 +150,7 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
    * autovacuum rather than waited for.
    */
   async #analyzeTheRest(job: DatabaseJob): Promise<void> {
-    const { analyzed, left } = await analyzeWhatLacksStatistics(job.target.sql, { waitForLocks: false });
+    const { analyzed, left } = await analyzeWhatLacksStatistics(job.target.sql, { waitForLocks: false, jobs: job.jobs, slot: (work) => job.budget.run(work) });
     if (analyzed.length > 0) {
       const detail = `${analyzed.length} ${analyzed.length === 1 ? 'table' : 'tables'} analyzed that autovacuum had not reached`;
       job.emit({ type: 'schema', step: 'statistics', dbname: job.dbname, detail });
