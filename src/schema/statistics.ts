@@ -94,7 +94,10 @@ export async function analyzeWhatLacksStatistics(sql: Sql, options: AnalyzeOptio
         if ((error as { code?: unknown }).code !== '55P03') throw error;
       });
   };
-  await Promise.all(shareOut(tables, options.jobs ?? 1).map((group) => slot(() => analyze(group.join(', ')))));
+  // Every statement ends before the call does, whichever fails first.
+  const ran = await Promise.allSettled(shareOut(tables, options.jobs ?? 1).map((group) => slot(() => analyze(group.join(', ')))));
+  const failed = ran.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
   const left = new Set((await lacking()).map((t) => t.name));
   return { analyzed: names.filter((name) => !left.has(name)), left: names.filter((name) => left.has(name)) };
 }
