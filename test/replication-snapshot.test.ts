@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Sql } from 'postgres';
+import postgres, { type Sql } from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator, replicationName, type MigrationEvent } from '../src/index.js';
 import { createSlotCommand } from '../src/strategies/replication/slot-snapshot.js';
 import { compareWithCopy } from '../src/strategies/replication/snapshot-counts.js';
+import { superuserSubscriber } from '../src/strategies/replication/rights/superuser.js';
+import { runUnrecorded } from '../src/strategies/replication/rights/unrecorded.js';
 import type { TableRead } from '../src/copy/copy-engine.js';
 import { startClusters, type Cluster } from './support/cluster.js';
 import { watchCrashes, type CrashWatch } from './support/crashes.js';
@@ -140,6 +142,80 @@ describe('replication from a slot snapshot, PostgreSQL 13 to 15', () => {
     expect(await compareWithCopy(target.sql('counted'), read)).toEqual({ tables: 3, differing: [] });
     await target.exec('delete from a where id = 50; insert into config values (3, false)', 'counted');
     expect(await compareWithCopy(target.sql('counted'), read)).toEqual({ tables: 3, differing: ['"public"."a"', '"public"."config" where not builtin'] });
+  });
+
+  it('makes a subscription that waits for its rows to be checked in a transaction: it exists, and streams, only once the check passed', async () => {
+    await source.exec('create database gated');
+    await source.exec('create table t (id int primary key); insert into t values (1); create publication gated for all tables', 'gated');
+    await source.exec(`select pg_create_logical_replication_slot('gated', 'pgoutput')`, 'gated');
+    await target.exec('create database gated');
+    await target.exec('create table t (id int primary key)', 'gated');
+    const subscriptions = async (): Promise<number> => (await target.sql()`select 1 from pg_subscription where subname = 'gated'`).length;
+    for (const passes of [false, true]) {
+      let decide: (commit: boolean) => void = () => undefined;
+      const commitIf = new Promise<boolean>((resolve) => (decide = resolve));
+      const creating = superuserSubscriber.createSubscription(target.sql('gated'), { name: 'gated', conninfo: source.uri('gated'), publication: 'gated', slot: 'gated', existingSlot: true, commitIf });
+      // Made and waiting: its transaction holds the lock under which it listed the subscription's tables.
+      await eventually('the subscription is made, uncommitted', async () => (await target.sql()`select 1 from pg_locks where relation = 'pg_subscription_rel'::regclass and mode = 'RowExclusiveLock'`).length === 1);
+      expect(await subscriptions()).toBe(0);
+      decide(passes);
+      await creating;
+      expect(await subscriptions(), passes ? 'committed' : 'rolled back').toBe(passes ? 1 : 0);
+    }
+    await eventually('an apply worker streams from the slot', async () => (await source.sql()`select 1 from pg_replication_slots where slot_name = 'gated' and active`).length === 1);
+    await source.exec(`insert into t values (2)`, 'gated');
+    await eventually('the change arrives', async () => (await target.sql('gated')`select count(*)::int as n from t`)[0]?.n === 1);
+    await superuserSubscriber.dropSubscription(target.sql('gated'), 'gated');
+    await eventually('the slot is dropped', async () => (await source.sql()`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = 'gated' and not active`).length === 1);
+  });
+
+  it('leaves no statement that carries a secret as the last one pg_stat_activity shows, for a role that may not turn track_activities off', async () => {
+    await target.exec(`create role plain login password 'plain-secret'`);
+    const plain = postgres(target.uri().replace(/\/\/[^@]*@/, '//plain:plain-secret@'), { max: 2, onnotice: () => undefined });
+    const shown = async (): Promise<{ state: string; query: string }[]> => [...(await target.sql()<{ state: string; query: string }[]>`
+      select state, query from pg_stat_activity where usename = 'plain'`)];
+    try {
+      await runUnrecorded(plain, (session) => session`select 'the source password' as secret`);
+      expect((await shown()).filter((row) => row.query.includes('password'))).toEqual([]);
+
+      let decide: (commit: boolean) => void = () => undefined;
+      const waiting = runUnrecorded(plain, (session) => session`select 'the source password' as secret`, new Promise<boolean>((resolve) => (decide = resolve)));
+      await eventually('the statement waits for its transaction to end', async () => (await shown()).some((row) => row.state === 'idle in transaction'));
+      expect((await shown()).filter((row) => row.query.includes('password'))).toEqual([]);
+      decide(false);
+      await waiting;
+    } finally {
+      await plain.end();
+    }
+  });
+
+  it('subscribes only if every copied table holds the rows read of it: a row gone from the destination fails the run, leaving nothing', async () => {
+    // `kept` is copied first (largest first, one job) and alone (too large to share a transaction); `late` then takes
+    // 2 s on the destination, while a row of `kept` goes.
+    await source.exec('create database tampered');
+    await source.exec(
+      `create function slow_on_destination() returns boolean language sql as
+         $$ select case when current_setting('port')::int = ${target.port} then pg_sleep(0.2) is not null else true end $$;
+       create table kept (id int primary key, note text);
+       insert into kept select g, repeat('k', 80) from generate_series(1, 60000) g;
+       create table late (id int primary key, check (slow_on_destination()));
+       insert into late select generate_series(1, 10);
+       analyze;`,
+      'tampered',
+    );
+    const migrator = new Migrator(options('tampered'));
+    const tampering: Promise<unknown>[] = [];
+    migrator.on('table:copied', (e) => {
+      if (e.table === 'kept') tampering.push(target.exec('delete from kept where id = 30000', 'tampered'));
+    });
+    const result = await migrator.migrate();
+    await Promise.all(tampering);
+    await migrator.close();
+    expect(tampering).toHaveLength(1);
+    const failed = result.isOk() ? result.value.databases[0] : undefined;
+    expect(failed?.status, JSON.stringify(result)).toBe('failed');
+    expect(failed?.error).toMatch(/row counts differ from the source's snapshot for "public"."kept"$/);
+    expect(await objects('tampered')).toEqual({ publications: [], slots: [], subscriptions: [] });
   });
 
   it('loses and doubles no row while writers insert, update and delete throughout the copy', async () => {

@@ -35,6 +35,7 @@ import { checkReplicationHealth } from './replication/health.js';
 import { createSlotWithSnapshot, type SlotSnapshot } from './replication/slot-snapshot.js';
 import { copiedBeforeSubscribing } from './replication/copied-before-subscribing.js';
 import { compareWithCopy } from './replication/snapshot-counts.js';
+import type { TableRead } from '../copy/copy-engine.js';
 import { waitUntilSyncing, type SyncWaitOptions } from './replication/sync-wait.js';
 import type { DatabaseSchema } from '../schema/schema-sync.js';
 import { copyDataAndIndexes } from './data-and-indexes.js';
@@ -68,17 +69,24 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     return this.#rightsOf(job, { install: false })
       .andThen((rights) => this.#step(job, 'Creating the publication and slot', () => this.#publishWithSnapshot(job, rights, name)))
       .orElse(afterPreData)
-      .andThen((held) => this.#copyUnder(job, schema, held, preData).andThen(() => ResultAsync.fromSafePromise(held.release())))
-      // The extension that lets the destination's user subscribe goes in once the restored schema is there, which may hold it.
-      .andThen(() => this.#rightsOf(job, { install: true, announced: true }))
-      .andThen((rights) =>
-        this.#step(job, 'Quieting the triggers that fire for a replica', () => quietReplicaTriggers(job.target.sql))
-          // Before the subscription: a run that dies after it resumes the replication and would never come back for them.
-          .andThen(() => schema.applyDatabaseProperties())
-          .andThen(() => this.#step(job, 'Subscribing', () => this.#subscribe(job, rights, name)))
-          .andThen(() => this.#awaitSyncing(job, name, { rowsVerified: true }))
-          .map((reached) => ({ ...reached, rights: rights.paths })),
-      );
+      .andThen((held) => this.#copyUnder(job, schema, held, preData))
+      .andThen((read) => {
+        // The copied rows are counted while the subscription is made: it commits only once every count matched (#subscribe).
+        const counted = this.#countCopied(job, read);
+        // Whatever fails, the count ends before the call does; a count that differs is the graver news.
+        const afterCount = (error: MigrationError): ResultAsync<never, MigrationError> => counted.andThen(() => errAsync(error));
+        // The extension that lets the destination's user subscribe goes in once the restored schema is there, which may hold it.
+        return this.#rightsOf(job, { install: true, announced: true })
+          .andThen((rights) =>
+            this.#step(job, 'Quieting the triggers that fire for a replica', () => quietReplicaTriggers(job.target.sql))
+              // Before the subscription: a run that dies after it resumes the replication and would never come back for them.
+              .andThen(() => schema.applyDatabaseProperties())
+              .andThen(() => this.#subscribe(job, rights, name, counted))
+              .map(() => rights),
+          )
+          .orElse(afterCount);
+      })
+      .andThen((rights) => this.#awaitSyncing(job, name, { rowsVerified: true }).map((reached) => ({ ...reached, rights: rights.paths })));
   }
 
   inspect(job: DatabaseJob, applyErrorsBaseline: number): ResultAsync<Inspection, MigrationError> {
@@ -201,13 +209,13 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
 
   /**
    * Copies the data under the slot's snapshot, each table indexed as its rows
-   * arrive, and proves every row arrived while the snapshot still stands;
-   * releases the snapshot when that fails.
+   * arrive, then releases the snapshot: the rows each table read, for
+   * {@link #countCopied}.
    */
-  #copyUnder(job: DatabaseJob, schema: DatabaseSchema, held: SlotSnapshot, preData: ResultAsync<void, MigrationError>): ResultAsync<void, MigrationError> {
+  #copyUnder(job: DatabaseJob, schema: DatabaseSchema, held: SlotSnapshot, preData: ResultAsync<void, MigrationError>): ResultAsync<readonly TableRead[], MigrationError> {
+    const lostSnapshot = (): ResultAsync<never, MigrationError> => this.#step(job, "Copying the data under the slot's snapshot", () => Promise.reject(held.lostError()));
     // A reader that came after the snapshot's connection closed fails for that reason, whatever it says.
-    const failIfLost = (error: MigrationError): ResultAsync<never, MigrationError> =>
-      held.lost() ? this.#step(job, "Copying the data under the slot's snapshot", () => Promise.reject(held.lostError())) : errAsync(error);
+    const failIfLost = (error: MigrationError): ResultAsync<never, MigrationError> => (held.lost() ? lostSnapshot() : errAsync(error));
     const emit: Emit = (event) => {
       job.emit(event);
       if (event.type === 'copy:start' || event.type === 'table:copied') {
@@ -218,30 +226,42 @@ export class LogicalReplicationStrategy implements MigrationStrategy {
     // Statistics are left to autovacuum while the destination streams, and brought level by stop() (schema/statistics.ts).
     return copyDataAndIndexes({ ...job, emit }, schema, { snapshot: held.snapshotId, analyze: false, preData })
       .orElse(failIfLost)
-      .andThen((copied) =>
-        this.#step(job, 'Checking the copied rows', async () => {
-          if (held.lost()) throw held.lostError();
-          const { tables, differing } = await compareWithCopy(job.target.sql, copied.read, job.jobs);
-          if (held.lost()) throw held.lostError();
-          if (differing.length > 0) {
-            throw new Error(`the destination's row counts differ from the source's snapshot for ${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ', …' : ''}`);
-          }
-          job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: tables, tablesTotal: tables });
-        }),
-      )
+      .andThen((copied) => (held.lost() ? lostSnapshot() : okAsync(copied.read)))
+      .andThen((read) => ResultAsync.fromSafePromise(held.release()).map(() => read))
       .orElse((error) => ResultAsync.fromSafePromise(held.release()).andThen(() => errAsync(error)));
   }
 
-  /** Subscribes on the slot the data was copied from: no slot of its own, no copy of its own. */
-  async #subscribe(job: DatabaseJob, rights: ReplicationRights, name: string): Promise<void> {
-    await rights.createSubscription(job.target.sql, {
-      name,
-      conninfo: subscriptionConninfo(job.sourceConfig, job.sourceDbname),
-      publication: name,
-      slot: name,
-      existingSlot: true,
+  /**
+   * Proves every table holds on the destination the rows the copy read of it
+   * (snapshot-counts.ts). Nothing else writes there until the subscription
+   * commits, which waits for this.
+   */
+  #countCopied(job: DatabaseJob, read: readonly TableRead[]): ResultAsync<void, MigrationError> {
+    return this.#step(job, 'Checking the copied rows', async () => {
+      const { tables, differing } = await compareWithCopy(job.target.sql, read, job.jobs);
+      if (differing.length > 0) {
+        throw new Error(`the destination's row counts differ from the source's snapshot for ${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ', …' : ''}`);
+      }
+      job.emit({ type: 'replication:state', dbname: job.dbname, state: 'verifying', tablesReady: tables, tablesTotal: tables });
     });
-    job.emit({ type: 'replication:state', dbname: job.dbname, state: 'subscribed', tablesReady: 0, tablesTotal: 0 });
+  }
+
+  /**
+   * Subscribes on the slot the data was copied from: no slot of its own, no
+   * copy of its own. The subscription is made while `counted` runs, in a
+   * transaction that commits only if the counts matched: a subscription is
+   * never there unless its rows were proven, which a resume relies on
+   * (copied-before-subscribing.ts).
+   */
+  #subscribe(job: DatabaseJob, rights: ReplicationRights, name: string, counted: ResultAsync<void, MigrationError>): ResultAsync<void, MigrationError> {
+    const commitIf = counted.match(
+      () => true,
+      () => false,
+    );
+    const spec = { name, conninfo: subscriptionConninfo(job.sourceConfig, job.sourceDbname), publication: name, slot: name, existingSlot: true, commitIf };
+    return this.#step(job, 'Subscribing', () => rights.createSubscription(job.target.sql, spec))
+      .andThen(() => counted)
+      .map(() => job.emit({ type: 'replication:state', dbname: job.dbname, state: 'subscribed', tablesReady: 0, tablesTotal: 0 }));
   }
 
   #awaitSyncing(job: DatabaseJob, name: string, options: SyncWaitOptions): ResultAsync<Reached, MigrationError> {

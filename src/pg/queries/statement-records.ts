@@ -18,7 +18,8 @@ export interface StatementRecorder {
   readonly settable: boolean;
   /**
    * The record outlives the statement (a log line, a pg_stat_statements
-   * entry); pg_stat_activity shows the text only while it runs.
+   * entry); pg_stat_activity shows the text only while it runs, as the
+   * statement run after it takes its place (rights/unrecorded.ts).
    */
   readonly lasting: boolean;
 }

@@ -36,6 +36,7 @@ export const extensionSubscriber: Subscriber = {
     await runUnrecorded(
       target,
       (session) => session`select datalakehouse_extras.create_subscription(${spec.name}, ${spec.conninfo}, ${spec.publication}, ${spec.slot}, false, true)`,
+      spec.commitIf,
     );
   },
   async dropSubscription(target, name) {

@@ -13,6 +13,14 @@ export interface SubscriptionSpec {
    * its snapshot: the subscription creates no slot and copies nothing.
    */
   readonly existingSlot?: boolean;
+  /**
+   * The subscription is made in a transaction that commits once this
+   * settles true and rolls back when it settles false: until then it does
+   * not exist, and no worker applies anything. Only with `existingSlot`:
+   * creating a slot cannot be rolled back, and PostgreSQL refuses it inside
+   * a transaction.
+   */
+  readonly commitIf?: Promise<boolean>;
 }
 
 /** The source side: the publication and the slots. */
@@ -32,6 +40,7 @@ export interface Subscriber {
 
 /** `CREATE SUBSCRIPTION` for the spec; the caller runs it with the rights it has. */
 export function createSubscriptionStatement(spec: SubscriptionSpec, quote: { ident: (s: string) => string; literal: (s: string) => string }): string {
+  if (spec.commitIf && !spec.existingSlot) throw new Error(`${spec.name}: a subscription that creates its slot cannot wait in a transaction`);
   return (
     `create subscription ${quote.ident(spec.name)} connection ${quote.literal(spec.conninfo)} ` +
     `publication ${quote.ident(spec.publication)} ` +

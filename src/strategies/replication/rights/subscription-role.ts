@@ -14,7 +14,7 @@ import { runUnrecorded } from './unrecorded.js';
 
 export const subscriptionRoleSubscriber: Subscriber = {
   async createSubscription(target, spec) {
-    await runUnrecorded(target, (session) => session.unsafe(createSubscriptionStatement(spec, { ident: quoteIdent, literal: quoteLiteral })));
+    await runUnrecorded(target, (session) => session.unsafe(createSubscriptionStatement(spec, { ident: quoteIdent, literal: quoteLiteral })), spec.commitIf);
   },
   dropSubscription: dropOwnSubscription,
 };

@@ -25,7 +25,7 @@ export const superuserPublisher: Publisher = {
 export const superuserSubscriber: Subscriber = {
   async createSubscription(target, spec) {
     // The statement carries the source password: no log line, statistics entry or activity row may keep its text.
-    await runUnrecorded(target, (session) => session.unsafe(createSubscriptionStatement(spec, { ident: quoteIdent, literal: quoteLiteral })));
+    await runUnrecorded(target, (session) => session.unsafe(createSubscriptionStatement(spec, { ident: quoteIdent, literal: quoteLiteral })), spec.commitIf);
   },
   async dropSubscription(target, name) {
     await dropOwnSubscription(target, name);
