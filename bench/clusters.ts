@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { startCluster, type Cluster } from '../test/support/cluster.js';
+import type { TargetMajor } from './options.js';
 
 export type { Cluster } from '../test/support/cluster.js';
 
@@ -33,8 +34,8 @@ const live = new Set<Cluster>();
  * Starts one cluster with the bench's settings. Every cluster of a bench run
  * shares `password`, so client tools authenticate through one PGPASSWORD.
  */
-export async function startBenchCluster(password: string, jobs: number, baseDir?: string): Promise<Cluster> {
-  const cluster = await startCluster({ major: 15, password, settings: benchSettings(jobs), ...(baseDir ? { baseDir } : {}) });
+export async function startBenchCluster(password: string, jobs: number, baseDir?: string, major: TargetMajor = 15): Promise<Cluster> {
+  const cluster = await startCluster({ major, password, settings: benchSettings(jobs), ...(baseDir ? { baseDir } : {}) });
   live.add(cluster);
   return cluster;
 }

@@ -2,7 +2,7 @@
  * The bench's knobs, from the command line or the environment:
  * `--scale 0.1` (or `BENCH_SCALE`), `--only big,many`, `--tools ...`,
  * `--jobs 2`, `--rounds 1`, `--live-seconds 10`, `--live-rate 0`,
- * `--sync-timeout 1800`, `--out file`.
+ * `--sync-timeout 1800`, `--target-major 15`, `--out file`.
  */
 import { parseArgs } from 'node:util';
 
@@ -32,12 +32,20 @@ export interface BenchOptions {
   readonly liveRate: number;
   /** How long a replication may take to reach `syncing`/ready before the run counts as failed. */
   readonly syncTimeoutSeconds: number;
+  /**
+   * The destination clusters' PostgreSQL major; the source is always 15,
+   * Debian's, whose client tools every peer uses.
+   */
+  readonly targetMajor: TargetMajor;
   readonly out: string;
 }
 
+export const TARGET_MAJORS = [15, 16, 17] as const;
+export type TargetMajor = (typeof TARGET_MAJORS)[number];
+
 const USAGE = `Usage: npm run bench -- [--scale F] [--only big,many,tiny,wide,live] [--tools ${TOOL_NAMES.join(',')}]
-                         [--jobs N] [--rounds N] [--live-seconds S] [--live-rate TPS] [--sync-timeout S] [--out FILE]
-Environment: BENCH_SCALE, BENCH_ONLY, BENCH_TOOLS, BENCH_JOBS, BENCH_ROUNDS (flags win).`;
+                         [--jobs N] [--rounds N] [--live-seconds S] [--live-rate TPS] [--sync-timeout S] [--target-major ${TARGET_MAJORS.join('|')}] [--out FILE]
+Environment: BENCH_SCALE, BENCH_ONLY, BENCH_TOOLS, BENCH_JOBS, BENCH_ROUNDS, BENCH_TARGET_MAJOR (flags win).`;
 
 function list<T extends string>(raw: string | undefined, allowed: readonly T[], what: string): readonly T[] {
   if (raw === undefined || raw.trim() === '') return allowed;
@@ -67,6 +75,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       'live-seconds': { type: 'string' },
       'live-rate': { type: 'string' },
       'sync-timeout': { type: 'string' },
+      'target-major': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -83,6 +92,14 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     liveSeconds: positive(values['live-seconds'], 10, '--live-seconds', true),
     liveRate: positive(values['live-rate'], 0, '--live-rate', true),
     syncTimeoutSeconds: positive(values['sync-timeout'], 1800, '--sync-timeout'),
+    targetMajor: targetMajor(values['target-major'] ?? env['BENCH_TARGET_MAJOR']),
     out: values.out ?? 'bench/results/latest.json',
   };
+}
+
+function targetMajor(raw: string | undefined): TargetMajor {
+  if (raw === undefined) return 15;
+  const found = TARGET_MAJORS.find((major) => String(major) === raw.trim());
+  if (found === undefined) throw new Error(`--target-major must be one of ${TARGET_MAJORS.join(', ')}, got "${raw}"\n${USAGE}`);
+  return found;
 }

@@ -162,7 +162,7 @@ export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   out.push(
     `Bench: scale ${options.scale}, jobs ${options.jobs}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, load at start ${machine.loadAtStart.join(' ')}`,
-    `${machine.postgres}; ${machine.pgcopydb ?? 'pgcopydb not installed'}; node ${machine.node}; wall time ${report.wallSeconds.toFixed(0)} s, load at end ${report.loadAtEnd.join(' ')}`,
+    `PostgreSQL 15 -> ${options.targetMajor ?? 15}: ${machine.postgres}; ${machine.pgcopydb ?? 'pgcopydb not installed'}; node ${machine.node}; wall time ${report.wallSeconds.toFixed(0)} s, load at end ${report.loadAtEnd.join(' ')}`,
     '',
     `Seconds to a complete destination (replication: to syncing / every table ready)${options.rounds > 1 ? `, each tool's best of ${options.rounds} rounds` : ''}:`,
     '',

@@ -129,7 +129,7 @@ async function runTool(tool: Tool, workload: Workload, source: Cluster, expected
   // The source's files written out now, not by the kernel while this tool runs: the workload's
   // generation leaves ~1.5 GB dirty on "big", and the first tool ran 2-4 s slower for it.
   spawnSync('sync', { stdio: 'ignore' });
-  const target = await startBenchCluster(password, options.jobs, targetBaseDir());
+  const target = await startBenchCluster(password, options.jobs, targetBaseDir(), options.targetMajor);
   const workDir = mkdtempSync(join(tmpdir(), `bench-${tool.name}-`));
   const writers = expected === undefined ? new LiveWriters(source, database) : undefined;
   let problems: string[] = [];

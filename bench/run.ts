@@ -72,7 +72,7 @@ async function main(): Promise<number> {
     return 2;
   }
   cleanUpOnSignals();
-  log(`scale ${options.scale}, jobs ${options.jobs}, workloads ${options.workloads.join(', ')}, tools ${options.tools.join(', ')}`);
+  log(`scale ${options.scale}, jobs ${options.jobs}, PostgreSQL 15 -> ${options.targetMajor}, workloads ${options.workloads.join(', ')}, tools ${options.tools.join(', ')}`);
   const report = await bench(options);
   process.stdout.write(`\n${formatReport(report)}\n`);
   const out = resolve(options.out);

@@ -1,8 +1,9 @@
 /**
- * The bench's `--rounds`: which of a tool's runs stands for it.
+ * The bench's `--rounds`: which of a tool's runs stands for it; and which major it migrates to.
  */
 import { describe, expect, it } from 'vitest';
 import { bestOf, type RunResult } from '../bench/run-workload.js';
+import { parseBenchOptions } from '../bench/options.js';
 
 const run = (status: RunResult['status'], seconds?: number): RunResult => ({
   tool: 'us-dump',
@@ -28,5 +29,14 @@ describe('a tool run in several rounds', () => {
   it('is its one run, unchanged, when there was one round', () => {
     const only = run('ok', 7);
     expect(bestOf([only])).toBe(only);
+  });
+});
+
+describe("the bench's destination major", () => {
+  it('is 15 unless asked, 16 or 17 when asked, and anything else is refused with the usage', () => {
+    expect(parseBenchOptions([], {}).targetMajor).toBe(15);
+    expect(parseBenchOptions(['--target-major', '16'], {}).targetMajor).toBe(16);
+    expect(parseBenchOptions([], { BENCH_TARGET_MAJOR: '17' }).targetMajor).toBe(17);
+    expect(() => parseBenchOptions(['--target-major', '14'], {})).toThrow(/--target-major must be one of 15, 16, 17, got "14"/);
   });
 });
