@@ -25,8 +25,9 @@
  *   socket (copy-tap.ts): on 5M rows of pgbench_accounts at 2 jobs, the Node
  *   process went from 1.5 to 0.7-0.8 CPU seconds. TLS included: a session
  *   starts TLS itself, so its socket is the library's to read.
- * - Binary COPY is the default where both sides are the same major version
- *   and every column's type travels safely that way (table-pages.ts): the
+ * - Binary COPY is the default where the destination's major is the
+ *   source's or newer ({@link binaryReadable}) and every column's type
+ *   travels safely that way (table-pages.ts): the
  *   destination parses it with less CPU. `psql` piped to `psql`, 5M rows:
  *   2.4-2.6 s and 2.3-2.5 destination CPU seconds in binary, against
  *   3.2 s and 3.1 in text; the source's COPY TO drops from 1.15 to 0.9 CPU
@@ -232,8 +233,7 @@ async function runCopy(request: CopyRequest, setStep: (step: string) => void): P
     ]).catch(from('source'));
     const sourceVersion = Number(version[0]?.v);
     const targetVersion = Number(targetVersionRow[0]?.v);
-    // Binary COPY's wire format of a type is only promised within one major version.
-    const binary = tuning.binary && Math.floor(sourceVersion / 10000) === Math.floor(targetVersion / 10000);
+    const binary = tuning.binary && binaryReadable(sourceVersion, targetVersion);
     // A ctid range scan needs PostgreSQL 14 on the source. Ranges of one table written at once
     // wait on each other for its extension lock on a destination older than 16, which extends
     // a relation by one page at a time: see the module comment.
@@ -450,6 +450,22 @@ async function copyItem(
     into.done.catch(from('target')),
   ]);
   return written;
+}
+
+/**
+ * Whether a destination of `targetVersion` reads back as the same values
+ * what a source of `sourceVersion` sends in binary, for the built-in types
+ * and enums that table-pages.ts lets travel that way. A newer major's
+ * receive functions read the forms older ones send: PostgreSQL's own
+ * subscriptions copy in binary across versions, and none of those types
+ * changed the form it sends from 12 to 18 (some gained values, such as
+ * numeric's infinities in 14, which only the newer read). An older major may not read what a
+ * newer one sends (14's infinite numerics; 17's infinite intervals, which
+ * 16 would take for finite ones), so copying down goes as text. Versions
+ * are `server_version_num`s.
+ */
+export function binaryReadable(sourceVersion: number, targetVersion: number): boolean {
+  return Math.floor(targetVersion / 10000) >= Math.floor(sourceVersion / 10000);
 }
 
 /**

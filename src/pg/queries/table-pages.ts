@@ -1,8 +1,19 @@
 import type { Sql } from 'postgres';
 
-/** A table's copied columns and their types, in one string per table of `pg_class c`. */
-const COLUMN_TYPES = `(select string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' order by a.attname)
+/**
+ * A table's copied columns and their types, in one string per table of
+ * `pg_class c`, the same whatever the session's search_path: format_type
+ * names a type outside pg_catalog with its schema only when the path does
+ * not reach it, and the copy reads the source and the destination on
+ * sessions with different paths.
+ */
+const COLUMN_TYPES = `(select string_agg(quote_ident(a.attname) || ' ' ||
+          case when tn.nspname = 'pg_catalog' then format_type(a.atttypid, a.atttypmod)
+               else quote_ident(tn.nspname) || '.' || quote_ident(t.typname) || case when a.atttypmod >= 0 then '(' || a.atttypmod || ')' else '' end
+          end, ', ' order by a.attname)
    from pg_catalog.pg_attribute a
+   join pg_catalog.pg_type t on t.oid = a.atttypid
+   join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
   where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '')`;
 
 /** How a table's rows can be read in parts and in which COPY format. */
