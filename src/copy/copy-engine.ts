@@ -458,11 +458,11 @@ async function copyItem(
  * and enums that table-pages.ts lets travel that way. A newer major's
  * receive functions read the forms older ones send: PostgreSQL's own
  * subscriptions copy in binary across versions, and none of those types
- * changed the form it sends from 12 to 18 (some gained values, such as
- * numeric's infinities in 14, which only the newer read). An older major may not read what a
- * newer one sends (14's infinite numerics; 17's infinite intervals, which
- * 16 would take for finite ones), so copying down goes as text. Versions
- * are `server_version_num`s.
+ * changed the form it sends from 12 to 18; some gained values that only
+ * the newer majors read. So an older major may not read what a newer one
+ * sends (14's infinite numerics; 17's infinite intervals, which 16 would
+ * take for finite ones), and copying down goes as text. Versions are
+ * `server_version_num`s.
  */
 export function binaryReadable(sourceVersion: number, targetVersion: number): boolean {
   return Math.floor(targetVersion / 10000) >= Math.floor(sourceVersion / 10000);
