@@ -564,26 +564,34 @@ describe('the copy engine splitting a large table', () => {
       .split('\n')
       .flatMap((line) => /statement: (copy .* to stdout.*)$/i.exec(line)?.[1] ?? []);
 
+  /** copyDatabase() of `dbname` from the source into `target`, on sessions opened for it. */
+  async function copyBetween(target: Cluster, dbname: string, request: Partial<CopyRequest> = {}): Promise<Awaited<ReturnType<typeof copyDatabase>>> {
+    const connect = (cluster: Cluster, side: 'source' | 'target'): Promise<Connection> => openSide(open, cluster, side, dbname);
+    return within(30_000, 'copyDatabase()', copyDatabase({
+      dbname,
+      source: await connect(source, 'source'),
+      target: await connect(target, 'target'),
+      sourceConfig: normalizeConnection(source.uri(dbname), 'source')._unsafeUnwrap(),
+      jobs: 2,
+      redactor: new Redactor([source.password, target.password]),
+      emit: () => undefined,
+      ...request,
+    }));
+  }
+
   async function copyInto(target: Cluster): Promise<{ result: Awaited<ReturnType<typeof copyDatabase>>; events: MigrationEvent[]; hooked: string[]; copies: number }> {
     await target.exec('create database ranges');
     await target.exec('create table wide (id int primary key, payload text not null);', 'ranges');
-    const connect = (cluster: Cluster, side: 'source' | 'target'): Promise<Connection> => openSide(open, cluster, side, 'ranges');
     const events: MigrationEvent[] = [];
     const hooked: string[] = [];
-    const result = await within(30_000, 'copyDatabase()', copyDatabase({
-      dbname: 'ranges',
-      source: await connect(source, 'source'),
-      target: await connect(target, 'target'),
-      sourceConfig: normalizeConnection(source.uri('ranges'), 'source')._unsafeUnwrap(),
-      jobs: 2,
-      redactor: new Redactor([source.password, target.password]),
+    const result = await copyBetween(target, 'ranges', {
       emit: (event) => events.push(event),
       // About 7 MB of heap in 256 KB ranges: most of them empty pages.
       tuning: { splitBytes: 512 * 1024, rangeBytes: 256 * 1024 },
       onTablesCopied: async (tables) => {
         hooked.push(...tables.map((table) => table.name));
       },
-    }));
+    });
     const log = readFileSync(target.logFile, 'utf8');
     const copies = log.split('\n').filter((line) => /statement: (truncate only "public"\."wide"; )?copy "public"\."wide"/i.test(line)).length;
     return { result, events, hooked, copies };
@@ -626,16 +634,7 @@ describe('the copy engine splitting a large table', () => {
     );
     await newer.exec('create database kinds');
     await newer.exec(kinds, 'kinds');
-    const connect = (cluster: Cluster, side: 'source' | 'target'): Promise<Connection> => openSide(open, cluster, side, 'kinds');
-    const result = await within(30_000, 'copyDatabase()', copyDatabase({
-      dbname: 'kinds',
-      source: await connect(source, 'source'),
-      target: await connect(newer, 'target'),
-      sourceConfig: normalizeConnection(source.uri('kinds'), 'source')._unsafeUnwrap(),
-      jobs: 2,
-      redactor: new Redactor([source.password, newer.password]),
-      emit: () => undefined,
-    }));
+    const result = await copyBetween(newer, 'kinds');
     expect(result.isOk(), JSON.stringify(result)).toBe(true);
     expect(sourceReads().filter((read) => read.startsWith('copy "public"."kinds" ')).map((read) => read.endsWith('with (format binary)'))).toEqual([true]);
     expect(await fingerprint(newer.sql('kinds'))).toEqual(await fingerprint(source.sql('kinds')));
