@@ -43,6 +43,11 @@ export interface BenchOptions {
 export const TARGET_MAJORS = [15, 16, 17] as const;
 export type TargetMajor = (typeof TARGET_MAJORS)[number];
 
+/** From which major into which the bench migrates, as its log and report say it. */
+export function majors(options: Pick<BenchOptions, 'targetMajor'>): string {
+  return `PostgreSQL 15 -> ${options.targetMajor}`;
+}
+
 const USAGE = `Usage: npm run bench -- [--scale F] [--only big,many,tiny,wide,live] [--tools ${TOOL_NAMES.join(',')}]
                          [--jobs N] [--rounds N] [--live-seconds S] [--live-rate TPS] [--sync-timeout S] [--target-major ${TARGET_MAJORS.join('|')}] [--out FILE]
 Environment: BENCH_SCALE, BENCH_ONLY, BENCH_TOOLS, BENCH_JOBS, BENCH_ROUNDS, BENCH_TARGET_MAJOR (flags win).`;

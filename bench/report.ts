@@ -4,7 +4,7 @@
  * text for the terminal and as JSON for a file.
  */
 import type { Machine } from './machine.js';
-import type { BenchOptions, ToolName, WorkloadName } from './options.js';
+import { majors, type BenchOptions, type ToolName, type WorkloadName } from './options.js';
 import { TOOLS } from './peers/index.js';
 import type { RunResult, WorkloadResult } from './run-workload.js';
 
@@ -162,7 +162,7 @@ export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   out.push(
     `Bench: scale ${options.scale}, jobs ${options.jobs}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, load at start ${machine.loadAtStart.join(' ')}`,
-    `PostgreSQL 15 -> ${options.targetMajor ?? 15}: ${machine.postgres}; ${machine.pgcopydb ?? 'pgcopydb not installed'}; node ${machine.node}; wall time ${report.wallSeconds.toFixed(0)} s, load at end ${report.loadAtEnd.join(' ')}`,
+    `${majors(options)}: ${machine.postgres}; ${machine.pgcopydb ?? 'pgcopydb not installed'}; node ${machine.node}; wall time ${report.wallSeconds.toFixed(0)} s, load at end ${report.loadAtEnd.join(' ')}`,
     '',
     `Seconds to a complete destination (replication: to syncing / every table ready)${options.rounds > 1 ? `, each tool's best of ${options.rounds} rounds` : ''}:`,
     '',

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { stopAllBenchClusters } from './clusters.js';
 import { describeMachine } from './machine.js';
-import { parseBenchOptions, type BenchOptions } from './options.js';
+import { majors, parseBenchOptions, type BenchOptions } from './options.js';
 import { killChildren, toolEnv } from './processes.js';
 import { formatReport, targetsOf, type BenchReport } from './report.js';
 import { runWorkload, type WorkloadResult } from './run-workload.js';
@@ -72,7 +72,7 @@ async function main(): Promise<number> {
     return 2;
   }
   cleanUpOnSignals();
-  log(`scale ${options.scale}, jobs ${options.jobs}, PostgreSQL 15 -> ${options.targetMajor}, workloads ${options.workloads.join(', ')}, tools ${options.tools.join(', ')}`);
+  log(`scale ${options.scale}, jobs ${options.jobs}, ${majors(options)}, workloads ${options.workloads.join(', ')}, tools ${options.tools.join(', ')}`);
   const report = await bench(options);
   process.stdout.write(`\n${formatReport(report)}\n`);
   const out = resolve(options.out);
